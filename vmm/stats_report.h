@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The --stats output: the exit table in the form of the classic KVM exit
+ * timing tables (count min max sum avg stddev % per exit type), the KVM_RUN
+ * time per exit, the time split between guest and VMM, and what KVM's own
+ * counters saw over the same run. As a text table or as JSON.
+ */
+#ifndef NESTVMM_STATS_REPORT_H
+#define NESTVMM_STATS_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vmm/exit_stats.h"
+#include "vmm/kvm_stats.h"
+
+struct stats_report {
+	uint64_t tsc_khz;     /* for cycles -> ns; 0 if unknown: cycles only */
+	uint64_t wall_cycles; /* TSC cycles from first KVM_RUN to VM stop */
+	unsigned nr_vcpus;
+	const struct exit_stats *exits; /* merged over vCPUs; NULL: no exit table */
+	/*
+	 * Deltas (end - start, see kvm_stats_delta()) of the KVM stats, vCPU
+	 * ones summed over vCPUs; NULL if unavailable. Only the cumulative
+	 * values are shown.
+	 */
+	const struct kvm_stats *vm_stats;
+	const uint64_t *vm_delta;
+	const struct kvm_stats *vcpu_stats;
+	const uint64_t *vcpu_delta;
+};
+
+/*
+ * The table's name for an exit: "IO out 0x3f8 serial", "MMIO write
+ * 0xd0000000 bench-mmio", "IO in 0x80 (unclaimed)", "MSR rd 0x4e560001",
+ * "HLT", "exit 99" for a reason this build does not know. Returns what
+ * snprintf() returns.
+ */
+int exit_key_format(const struct exit_key *key, char *buf, size_t len);
+
+void stats_report_print_table(FILE *f, const struct stats_report *r);
+/* One JSON object with the same data. 0, -ENOMEM or -EIO (write error on @f). */
+int stats_report_print_json(FILE *f, const struct stats_report *r);
+
+#endif
