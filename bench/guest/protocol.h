@@ -46,8 +46,8 @@ static inline uint64_t bench_report_addr(uint32_t cpu)
 
 /* Ports and addresses the workloads poke. */
 #define BENCH_PORT_DOORBELL 0x0510     /* 32-bit OUT: enum bench_report_kind */
-#define BENCH_PORT_PIO 0x0512          /* handled by the VMM in userspace */
-#define BENCH_PORT_PIO_IOEVENTFD 0x0514 /* bound to an ioeventfd: never reaches userspace */
+#define BENCH_PORT_PIO 0x0514          /* handled by the VMM in userspace */
+#define BENCH_PORT_PIO_IOEVENTFD 0x0518 /* bound to an ioeventfd: never reaches userspace */
 #define BENCH_MMIO_ADDR 0xd0000000ull  /* handled by the VMM in userspace */
 #define BENCH_MMIO_IOEVENTFD_ADDR 0xd0001000ull /* bound to an ioeventfd */
 #define BENCH_MSR_USER 0x4e560001u     /* denied by the MSR filter: RDMSR exits to userspace */

@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: MIT */
+#include "bench/bench_vm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "bench/native.h"
+#include "bench/workloads.h"
+#include "vmm/kvm_stats.h"
+#include "vmm/longmode.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+
+extern const uint8_t bench_guest_image[], bench_guest_image_end[];
+
+struct bench_vcpu {
+	uint64_t *stats_begin; /* KVM vCPU stats at the last BEGIN */
+	uint64_t *stats_now;
+	int exits_idx;         /* index of "exits" in the vCPU stats, -1 if absent */
+	uint64_t user_exits_begin;
+	unsigned int slot;     /* index in the workload list of the run in progress */
+};
+
+struct bench_ctx {
+	struct vm *vm;
+	const struct bench_options *opt;
+	struct bench_outcome *out;
+	struct bench_vcpu cpus[BENCH_MAX_CPUS];
+};
+
+void bench_options_default(struct bench_options *opt)
+{
+	size_t nr;
+	const struct bench_workload_info *w = bench_workloads(&nr);
+
+	memset(opt, 0, sizeof(*opt));
+	opt->nr_cpus = 1;
+	opt->mem_size = 256ULL << 20;
+	opt->min_time_us = 100000;
+	opt->native = true;
+	for (size_t i = 0; i < nr && opt->nr_workloads < BENCH_MAX_WORKLOADS; i++)
+		if (w[i].in_default)
+			opt->workloads[opt->nr_workloads++] = w[i].id;
+}
+
+static const char *const vector_names[32] = {
+	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#MF?", "#TS",
+	"#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+};
+
+void bench_fault_describe(const struct bench_fault *f, char *buf, size_t len)
+{
+	const char *name = f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector]
+								       : "exception";
+
+	snprintf(buf, len, "%s (vector %llu) error 0x%llx at RIP 0x%llx (CS 0x%llx, CR2 0x%llx)",
+		 name, (unsigned long long)f->vector, (unsigned long long)f->error,
+		 (unsigned long long)f->rip, (unsigned long long)f->cs, (unsigned long long)f->cr2);
+}
+
+static void protocol_error(struct bench_ctx *ctx, unsigned int cpu, const char *what)
+{
+	char why[200];
+
+	snprintf(why, sizeof(why), "bench guest protocol error on vCPU %u: %s", cpu, what);
+	vm_request_stop(ctx->vm, VM_EXIT_GUEST_CRASH, why);
+}
+
+static void snapshot(struct vcpu *v, uint64_t *values)
+{
+	if (v->stats && values)
+		kvm_stats_read(v->stats, values);
+}
+
+static void on_result(struct bench_ctx *ctx, struct vcpu *v, const struct bench_report *rep)
+{
+	struct bench_vcpu *bv = &ctx->cpus[v->id];
+	struct bench_result *r;
+
+	if (bv->slot >= ctx->out->nr_workloads) {
+		protocol_error(ctx, v->id, "more results than workloads");
+		return;
+	}
+	if (rep->workload != ctx->opt->workloads[bv->slot]) {
+		protocol_error(ctx, v->id, "result for a workload that was not asked for");
+		return;
+	}
+	r = &ctx->out->results[v->id][bv->slot];
+	*r = (struct bench_result){
+		.valid = true,
+		.workload = rep->workload,
+		.cpu = v->id,
+		.cpl = rep->cpl,
+		.iters = rep->iters,
+		.cycles = rep->cycles,
+		.value = rep->value,
+	};
+	/* Both counters include the exit of this RESULT doorbell itself; the
+	 * user-exit counter does not yet include the BEGIN doorbell's exit. */
+	if (bv->exits_idx >= 0) {
+		uint64_t d;
+
+		snapshot(v, bv->stats_now);
+		d = bv->stats_now[bv->exits_idx] - bv->stats_begin[bv->exits_idx];
+		r->kvm_exits = d ? d - 1 : 0;
+		r->has_kvm_exits = true;
+	}
+	r->user_exits = v->user_exits - bv->user_exits_begin;
+	r->user_exits = r->user_exits ? r->user_exits - 1 : 0;
+	if (rep->final)
+		bv->slot++;
+}
+
+static void doorbell_write(void *opaque, uint64_t off, const void *data, uint32_t size)
+{
+	struct bench_ctx *ctx = opaque;
+	struct vcpu *v = vcpu_self();
+	struct bench_report rep;
+	const struct bench_report *mbox;
+	uint32_t kind;
+	char why[300];
+
+	(void)off;
+	if (!v || size != 4)
+		return;
+	memcpy(&kind, data, sizeof(kind));
+	mbox = gpa_to_hva(&ctx->vm->mem, bench_report_addr(v->id), sizeof(*mbox));
+	if (!mbox) {
+		protocol_error(ctx, v->id, "report mailbox outside RAM");
+		return;
+	}
+	/* One copy: the guest cannot change what we validated under our feet. */
+	memcpy(&rep, mbox, sizeof(rep));
+
+	switch (kind) {
+	case BENCH_REPORT_READY:
+		break;
+	case BENCH_REPORT_BEGIN:
+		snapshot(v, ctx->cpus[v->id].stats_begin);
+		ctx->cpus[v->id].user_exits_begin = v->user_exits;
+		break;
+	case BENCH_REPORT_RESULT:
+		on_result(ctx, v, &rep);
+		break;
+	case BENCH_REPORT_FAULT: {
+		struct bench_fault f = {
+			.happened = true,
+			.cpu = v->id,
+			.workload = ctx->cpus[v->id].slot < ctx->out->nr_workloads
+					    ? ctx->opt->workloads[ctx->cpus[v->id].slot]
+					    : BENCH_W_NONE,
+			.vector = rep.vector,
+			.error = rep.error,
+			.rip = rep.rip,
+			.cr2 = rep.cr2,
+			.cs = rep.cs,
+		};
+		char desc[200];
+
+		bench_fault_describe(&f, desc, sizeof(desc));
+		snprintf(why, sizeof(why), "guest fault on vCPU %u: %s", v->id, desc);
+		pthread_mutex_lock(&ctx->vm->stop_lock);
+		if (!ctx->out->fault.happened)
+			ctx->out->fault = f;
+		pthread_mutex_unlock(&ctx->vm->stop_lock);
+		vm_request_stop(ctx->vm, VM_EXIT_GUEST_CRASH, why);
+		break;
+	}
+	case BENCH_REPORT_DONE:
+		if (ctx->cpus[v->id].slot != ctx->out->nr_workloads)
+			protocol_error(ctx, v->id, "DONE before every workload reported");
+		else
+			vcpu_park(v);
+		break;
+	default: {
+		char what[48];
+
+		snprintf(what, sizeof(what), "unknown report kind %u", kind);
+		protocol_error(ctx, v->id, what);
+		break;
+	}
+	}
+}
+
+static void sink_write(void *opaque, uint64_t off, const void *data, uint32_t size)
+{
+	(void)opaque, (void)off, (void)data, (void)size;
+}
+
+static void sink_read(void *opaque, uint64_t off, void *data, uint32_t size)
+{
+	(void)opaque, (void)off;
+	memset(data, 0, size);
+}
+
+static const struct bus_ops doorbell_ops = { .write = doorbell_write, .read = sink_read };
+static const struct bus_ops sink_ops = { .write = sink_write, .read = sink_read };
+
+static int msr_read(void *opaque, struct vcpu *vcpu, uint32_t index, uint64_t *value)
+{
+	(void)opaque, (void)vcpu;
+	if (index != BENCH_MSR_USER)
+		return -1;
+	*value = BENCH_MSR_USER_VALUE;
+	return 0;
+}
+
+static int msr_write(void *opaque, struct vcpu *vcpu, uint32_t index, uint64_t value)
+{
+	(void)opaque, (void)vcpu, (void)index, (void)value;
+	return -1; /* read-only: #GP */
+}
+
+static const uint32_t bench_msrs[] = { BENCH_MSR_USER };
+
+static char bench_why[256];
+
+static int setup_guest(struct bench_ctx *ctx, const char **why)
+{
+	struct vm *vm = ctx->vm;
+	const struct bench_options *opt = ctx->opt;
+	size_t image_len = (size_t)(bench_guest_image_end - bench_guest_image);
+	struct bench_params *params;
+	void *image;
+	int efd, r;
+
+	if (image_len > BENCH_IMAGE_MAX) {
+		*why = "bench guest image larger than its load window";
+		return -EFBIG;
+	}
+	r = boot_longmode_setup(&vm->mem);
+	image = gpa_to_hva(&vm->mem, BENCH_LOAD_ADDR, image_len);
+	params = gpa_to_hva(&vm->mem, BENCH_PARAMS_ADDR, sizeof(*params));
+	if (r < 0 || !image || !params) {
+		*why = "guest RAM too small for the bench guest";
+		return -ENOMEM;
+	}
+	memcpy(image, bench_guest_image, image_len);
+
+	memset(params, 0, sizeof(*params));
+	params->magic = BENCH_MAGIC;
+	params->version = BENCH_PROTOCOL_VERSION;
+	params->nr_cpus = opt->nr_cpus;
+	params->nr_workloads = opt->nr_workloads;
+	memcpy(params->workloads, opt->workloads, opt->nr_workloads * sizeof(uint32_t));
+	params->min_cycles = opt->fixed_iters ? 0 : opt->min_time_us * vm->tsc_khz / 1000;
+	params->start_iters = opt->fixed_iters ? opt->fixed_iters : 64;
+	params->mem_size = opt->mem_size;
+	for (uint32_t w = 0; w < BENCH_W_COUNT; w++) {
+		const struct bench_workload_info *info = bench_workload_by_id(w);
+
+		params->max_iters[w] = opt->fixed_iters ? opt->fixed_iters
+					: info ? info->max_iters : 0;
+	}
+
+	if (bus_register(&vm->pio, BENCH_PORT_DOORBELL, 4, "bench-doorbell", &doorbell_ops,
+			 ctx) < 0 ||
+	    bus_register(&vm->pio, BENCH_PORT_PIO, 4, "bench-pio", &sink_ops, NULL) < 0 ||
+	    bus_register(&vm->mmio, BENCH_MMIO_ADDR, 0x1000, "bench-mmio", &sink_ops, NULL) < 0) {
+		*why = "cannot register the bench devices";
+		return -EEXIST;
+	}
+	/* Nobody reads these: the kernel completing the write is the whole point. */
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd < 0 || vm_add_ioeventfd(vm, true, BENCH_PORT_PIO_IOEVENTFD, 4, efd) < 0 ||
+	    vm_add_ioeventfd(vm, false, BENCH_MMIO_IOEVENTFD_ADDR, 4, efd) < 0) {
+		snprintf(bench_why, sizeof(bench_why), "cannot bind the bench ioeventfds: %s",
+			 strerror(errno));
+		*why = bench_why;
+		return -errno;
+	}
+	r = vm_set_msr_ops(vm,
+			   &(struct vm_msr_ops){ .read = msr_read,
+						 .write = msr_write,
+						 .indices = bench_msrs,
+						 .nr_indices = 1 },
+			   why);
+	if (r < 0)
+		return r;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		struct bench_vcpu *bv = &ctx->cpus[i];
+
+		bv->exits_idx = v->stats ? kvm_stats_index(v->stats, "exits") : -1;
+		if (bv->exits_idx >= 0) {
+			bv->stats_begin = calloc(kvm_stats_nr(v->stats), sizeof(uint64_t));
+			bv->stats_now = calloc(kvm_stats_nr(v->stats), sizeof(uint64_t));
+			if (!bv->stats_begin || !bv->stats_now)
+				return -ENOMEM;
+		}
+		r = vcpu_set_long_mode(v, BENCH_LOAD_ADDR, BENCH_PARAMS_ADDR, i);
+		if (r < 0) {
+			snprintf(bench_why, sizeof(bench_why), "vCPU %u register set-up: %s", i,
+				 strerror(-r));
+			*why = bench_why;
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void run_native(const struct bench_options *opt, struct bench_outcome *out,
+		       uint64_t tsc_khz)
+{
+	for (unsigned int w = 0; w < out->nr_workloads; w++) {
+		const struct bench_workload_info *info = bench_workload_by_id(opt->workloads[w]);
+		struct bench_native n;
+
+		if (!info || !info->compute)
+			continue;
+		if (bench_native_run(info->id, opt->fixed_iters ? 0 : opt->min_time_us * tsc_khz / 1000,
+				     opt->fixed_iters ? opt->fixed_iters : 64,
+				     opt->fixed_iters ? opt->fixed_iters : info->max_iters, &n) < 0)
+			continue;
+		for (unsigned int c = 0; c < out->nr_cpus; c++) {
+			struct bench_result *r = &out->results[c][w];
+
+			r->has_native = true;
+			r->native_iters = n.iters;
+			r->native_cycles = n.cycles;
+			r->native_value = n.value;
+		}
+	}
+}
+
+int bench_vm_run(const struct bench_options *opt, struct bench_outcome *out,
+		 bench_vm_done_fn done, void *done_ctx, const char **why)
+{
+	struct vm_config cfg = {
+		.mem_size = opt->mem_size,
+		.nr_vcpus = opt->nr_cpus,
+		.stats = true,
+		.kvm_path = opt->kvm_path,
+	};
+	struct bench_ctx ctx = { .opt = opt, .out = out };
+	struct vm *vm;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (opt->nr_cpus == 0 || opt->nr_cpus > BENCH_MAX_CPUS) {
+		snprintf(bench_why, sizeof(bench_why), "the bench guest runs on 1 to %d vCPUs",
+			 BENCH_MAX_CPUS);
+		*why = bench_why;
+		return -EINVAL;
+	}
+	if (opt->mem_size < BENCH_MIN_MEM) {
+		snprintf(bench_why, sizeof(bench_why), "the bench guest needs at least %llu MiB of RAM",
+			 (unsigned long long)(BENCH_MIN_MEM >> 20));
+		*why = bench_why;
+		return -EINVAL;
+	}
+	if (opt->nr_workloads == 0 || opt->nr_workloads > BENCH_MAX_WORKLOADS) {
+		*why = "no workloads to run";
+		return -EINVAL;
+	}
+	out->nr_cpus = opt->nr_cpus;
+	out->nr_workloads = opt->nr_workloads;
+
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	ctx.vm = vm;
+	r = vm_create(vm, &cfg, why);
+	if (r == 0)
+		r = setup_guest(&ctx, why);
+	if (r == 0) {
+		out->tsc_khz = vm->tsc_khz;
+		out->exit_code = vm_run(vm);
+		snprintf(out->stop_why, sizeof(out->stop_why), "%s", vm->stop_why);
+		if (done)
+			done(vm, done_ctx);
+	}
+	for (unsigned int i = 0; i < BENCH_MAX_CPUS; i++) {
+		free(ctx.cpus[i].stats_begin);
+		free(ctx.cpus[i].stats_now);
+	}
+	vm_destroy(vm);
+	free(vm);
+	if (r == 0 && opt->native && out->exit_code == 0)
+		run_native(opt, out, out->tsc_khz);
+	return r;
+}

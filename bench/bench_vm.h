@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The host side of the bench guest: builds the VM, loads the guest, serves
+ * its doorbell and the ports/MMIO/MSR its workloads poke, and collects one
+ * result per (vCPU, workload) with the exits KVM counted during that run.
+ */
+#ifndef NESTVMM_BENCH_VM_H
+#define NESTVMM_BENCH_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bench/guest/protocol.h"
+
+struct vm;
+
+struct bench_options {
+	unsigned int nr_cpus;
+	uint64_t mem_size;
+	uint32_t workloads[BENCH_MAX_WORKLOADS];
+	unsigned int nr_workloads;
+	uint64_t min_time_us;  /* a run shorter than this is repeated with 2x iterations */
+	uint64_t fixed_iters;  /* non-zero: exactly this many iterations, no growth */
+	bool native;           /* also time the compute workloads on the host */
+	const char *kvm_path;
+};
+
+struct bench_result {
+	bool valid;
+	uint32_t workload;
+	uint32_t cpu;
+	uint32_t cpl;
+	uint64_t iters;
+	uint64_t cycles;
+	uint64_t value;
+	bool has_kvm_exits;
+	uint64_t kvm_exits;    /* all exits KVM counted during the run (stats fd "exits") */
+	uint64_t user_exits;   /* exits that reached nestvmm during the run */
+	/* native comparison (compute workloads, --native) */
+	bool has_native;
+	uint64_t native_iters;
+	uint64_t native_cycles;
+	uint64_t native_value;
+};
+
+struct bench_fault {
+	bool happened;
+	uint32_t cpu;
+	uint32_t workload;
+	uint64_t vector, error, rip, cr2, cs;
+};
+
+struct bench_outcome {
+	uint64_t tsc_khz;
+	unsigned int nr_cpus;
+	unsigned int nr_workloads;
+	struct bench_result results[BENCH_MAX_CPUS][BENCH_MAX_WORKLOADS];
+	struct bench_fault fault;
+	int exit_code;          /* what the VM run ended with */
+	char stop_why[256];
+};
+
+/* Fill @opt with defaults (1 vCPU, 256 MiB, the default workload set, 100 ms). */
+void bench_options_default(struct bench_options *opt);
+
+/*
+ * Optional hook called with the VM after it has stopped and before it is
+ * destroyed (the CLI prints --stats there).
+ */
+typedef void (*bench_vm_done_fn)(struct vm *vm, void *ctx);
+
+/*
+ * Run the bench guest. Returns 0 when the VM ran (out->exit_code and
+ * out->fault tell how it ended), or -errno when it could not be set up, with
+ * *why naming the reason.
+ */
+int bench_vm_run(const struct bench_options *opt, struct bench_outcome *out,
+		 bench_vm_done_fn done, void *done_ctx, const char **why);
+
+/* One line describing a guest fault, e.g. "#UD (vector 6) error 0 at RIP 0x1012a3". */
+void bench_fault_describe(const struct bench_fault *f, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/* `nestvmm bench`: parse options, run the bench guest, print the table. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bench/bench_table.h"
+#include "bench/bench_vm.h"
+#include "bench/workloads.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/stats_output.h"
+#include "vmm/vm.h"
+
+static void bench_usage(FILE *f)
+{
+	size_t nr;
+	const struct bench_workload_info *w = bench_workloads(&nr);
+
+	fputs("usage: nestvmm bench [options]\n"
+	      "  -w, --workload LIST   comma-separated workloads (default: all)\n"
+	      "  -c, --cpus N          vCPUs, each runs every workload (default 1, max 16)\n"
+	      "  -m, --mem SIZE        guest RAM, e.g. 256M (default 256M, min 128M)\n"
+	      "      --min-time MS     repeat with 2x iterations until a run lasts MS (default 100)\n"
+	      "      --iters N         exactly N iterations per workload, no growth\n"
+	      "      --no-native       skip the native runs of the compute workloads\n"
+	      "      --json            print the table as JSON\n"
+	      "      --stats[=json]    print the VM's exit statistics on stderr at exit\n"
+	      "      --list            list the workloads\n"
+	      "\nworkloads:\n",
+	      f);
+	for (size_t i = 0; i < nr; i++)
+		fprintf(f, "  %-15s CPL%u  %s\n", w[i].name, w[i].cpl, w[i].what);
+}
+
+struct stats_hook {
+	enum stats_mode mode;
+};
+
+static void print_stats(struct vm *vm, void *ctx)
+{
+	struct stats_hook *h = ctx;
+
+	if (h->mode != STATS_OFF && stats_output_print(stderr, vm, h->mode) < 0)
+		cli_error("cannot print statistics");
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	enum { OPT_MIN_TIME = 256, OPT_ITERS, OPT_NO_NATIVE, OPT_JSON, OPT_STATS, OPT_LIST, OPT_KVM };
+	static const struct option longopts[] = {
+		{ "workload", required_argument, NULL, 'w' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "min-time", required_argument, NULL, OPT_MIN_TIME },
+		{ "iters", required_argument, NULL, OPT_ITERS },
+		{ "no-native", no_argument, NULL, OPT_NO_NATIVE },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "stats", optional_argument, NULL, OPT_STATS },
+		{ "list", no_argument, NULL, OPT_LIST },
+		{ "kvm", required_argument, NULL, OPT_KVM },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct bench_outcome out;
+	struct bench_options opt;
+	struct stats_hook hook = { STATS_OFF };
+	const char *why = NULL;
+	bool json = false;
+	uint64_t v;
+	char bad[80];
+	int c, r;
+
+	bench_options_default(&opt);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "w:c:m:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'w':
+			r = bench_parse_workloads(optarg, opt.workloads, BENCH_MAX_WORKLOADS, bad,
+						  sizeof(bad));
+			if (r == -E2BIG) {
+				cli_error("--workload: more than %d workloads", BENCH_MAX_WORKLOADS);
+				return VM_EXIT_USAGE;
+			}
+			if (r < 0) {
+				cli_error("--workload: unknown workload '%s' (see --list)", bad);
+				return VM_EXIT_USAGE;
+			}
+			opt.nr_workloads = (unsigned int)r;
+			break;
+		case 'c':
+			if (parse_uint(optarg, 1, BENCH_MAX_CPUS, &v) < 0) {
+				cli_error("--cpus: '%s' is not a number from 1 to %d", optarg,
+					  BENCH_MAX_CPUS);
+				return VM_EXIT_USAGE;
+			}
+			opt.nr_cpus = (unsigned int)v;
+			break;
+		case 'm':
+			if (parse_size(optarg, &opt.mem_size) < 0 || opt.mem_size & 0xfff) {
+				cli_error("--mem: '%s' is not a size like 256M or 2G", optarg);
+				return VM_EXIT_USAGE;
+			}
+			break;
+		case OPT_MIN_TIME:
+			if (parse_uint(optarg, 1, 600000, &v) < 0) {
+				cli_error("--min-time: '%s' is not milliseconds from 1 to 600000",
+					  optarg);
+				return VM_EXIT_USAGE;
+			}
+			opt.min_time_us = v * 1000;
+			break;
+		case OPT_ITERS:
+			if (parse_uint(optarg, 1, 1ULL << 40, &opt.fixed_iters) < 0) {
+				cli_error("--iters: '%s' is not a positive count", optarg);
+				return VM_EXIT_USAGE;
+			}
+			break;
+		case OPT_NO_NATIVE:
+			opt.native = false;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_STATS:
+			if (parse_stats_mode(optarg, &hook.mode) < 0) {
+				cli_error("--stats: '%s' is neither table nor json", optarg);
+				return VM_EXIT_USAGE;
+			}
+			break;
+		case OPT_LIST:
+		case 'h':
+			bench_usage(stdout);
+			return 0;
+		case OPT_KVM:
+			opt.kvm_path = optarg;
+			break;
+		default:
+			bench_usage(stderr);
+			return VM_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_error("bench: unexpected argument '%s'", argv[optind]);
+		return VM_EXIT_USAGE;
+	}
+
+	r = bench_vm_run(&opt, &out, print_stats, &hook, &why);
+	if (r < 0) {
+		cli_error("%s", why ? why : strerror(-r));
+		return VM_EXIT_VMM_ERROR;
+	}
+	if (json)
+		bench_table_print_json(stdout, &out);
+	else
+		bench_table_print(stdout, &out);
+	fflush(stdout);
+	if (out.exit_code != 0)
+		cli_error("%s", out.stop_why[0] ? out.stop_why : "the guest stopped with an error");
+	return out.exit_code;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+#include "cli/stats_output.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "vmm/exit_stats.h"
+#include "vmm/kvm_stats.h"
+#include "vmm/stats_report.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+
+/* end - start for cumulative values, end for the others; summed into @acc. */
+static void add_delta(const struct kvm_stats *st, const uint64_t *start, const uint64_t *end,
+		      uint64_t *acc)
+{
+	for (size_t i = 0; i < kvm_stats_nr(st); i++)
+		acc[i] += kvm_stats_is_cumulative(st, i) ? end[i] - start[i] : end[i];
+}
+
+int stats_output_print(FILE *f, struct vm *vm, enum stats_mode mode)
+{
+	struct exit_stats *all = exit_stats_new();
+	uint64_t *vm_delta = NULL, *vcpu_delta = NULL;
+	const struct kvm_stats *vcpu_stats = vm->vcpus[0].stats;
+	struct stats_report rep = {
+		.tsc_khz = vm->tsc_khz,
+		.wall_cycles = vm->run_end_tsc - vm->run_start_tsc,
+		.nr_vcpus = vm->nr_vcpus,
+	};
+	int r = 0;
+
+	if (!all)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < vm->nr_vcpus && r == 0; i++)
+		r = exit_stats_merge(all, vm->vcpus[i].exits);
+	if (vm->vm_stats) {
+		vm_delta = calloc(kvm_stats_nr(vm->vm_stats), sizeof(uint64_t));
+		if (vm_delta)
+			add_delta(vm->vm_stats, vm->vm_stats_start, vm->vm_stats_end, vm_delta);
+	}
+	if (vcpu_stats) {
+		/* Every vCPU has the same descriptors: sum them index by index. */
+		vcpu_delta = calloc(kvm_stats_nr(vcpu_stats), sizeof(uint64_t));
+		for (unsigned int i = 0; vcpu_delta && i < vm->nr_vcpus; i++)
+			if (vm->vcpus[i].stats)
+				add_delta(vm->vcpus[i].stats, vm->vcpus[i].stats_start,
+					  vm->vcpus[i].stats_end, vcpu_delta);
+	}
+	rep.exits = all;
+	rep.vm_stats = vm_delta ? vm->vm_stats : NULL;
+	rep.vm_delta = vm_delta;
+	rep.vcpu_stats = vcpu_delta ? vcpu_stats : NULL;
+	rep.vcpu_delta = vcpu_delta;
+	if (r == 0) {
+		if (mode == STATS_JSON)
+			r = stats_report_print_json(f, &rep);
+		else
+			stats_report_print_table(f, &rep);
+	}
+	free(vm_delta);
+	free(vcpu_delta);
+	exit_stats_free(all);
+	return r;
+}
