@@ -328,8 +328,14 @@ static void run_native(const struct bench_options *opt, struct bench_outcome *ou
 	}
 }
 
-int bench_vm_run(const struct bench_options *opt, struct bench_outcome *out,
-		 bench_vm_done_fn done, void *done_ctx, const char **why)
+struct bench_session {
+	struct vm vm;
+	struct bench_ctx ctx;
+	struct bench_options opt;
+};
+
+int bench_session_create(const struct bench_options *opt, struct bench_outcome *out,
+			 struct bench_session **session, const char **why)
 {
 	struct vm_config cfg = {
 		.mem_size = opt->mem_size,
@@ -337,8 +343,7 @@ int bench_vm_run(const struct bench_options *opt, struct bench_outcome *out,
 		.stats = true,
 		.kvm_path = opt->kvm_path,
 	};
-	struct bench_ctx ctx = { .opt = opt, .out = out };
-	struct vm *vm;
+	struct bench_session *s;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -349,7 +354,8 @@ int bench_vm_run(const struct bench_options *opt, struct bench_outcome *out,
 		return -EINVAL;
 	}
 	if (opt->mem_size < BENCH_MIN_MEM) {
-		snprintf(bench_why, sizeof(bench_why), "the bench guest needs at least %llu MiB of RAM",
+		snprintf(bench_why, sizeof(bench_why),
+			 "the bench guest needs at least %llu MiB of RAM",
 			 (unsigned long long)(BENCH_MIN_MEM >> 20));
 		*why = bench_why;
 		return -EINVAL;
@@ -361,27 +367,60 @@ int bench_vm_run(const struct bench_options *opt, struct bench_outcome *out,
 	out->nr_cpus = opt->nr_cpus;
 	out->nr_workloads = opt->nr_workloads;
 
-	vm = calloc(1, sizeof(*vm));
-	if (!vm)
+	s = calloc(1, sizeof(*s));
+	if (!s)
 		return -ENOMEM;
-	ctx.vm = vm;
-	r = vm_create(vm, &cfg, why);
+	s->opt = *opt;
+	s->ctx = (struct bench_ctx){ .vm = &s->vm, .opt = &s->opt, .out = out };
+	r = vm_create(&s->vm, &cfg, why);
 	if (r == 0)
-		r = setup_guest(&ctx, why);
-	if (r == 0) {
-		out->tsc_khz = vm->tsc_khz;
-		out->exit_code = vm_run(vm);
-		snprintf(out->stop_why, sizeof(out->stop_why), "%s", vm->stop_why);
-		if (done)
-			done(vm, done_ctx);
+		r = setup_guest(&s->ctx, why);
+	if (r < 0) {
+		bench_session_destroy(s);
+		return r;
 	}
+	out->tsc_khz = s->vm.tsc_khz;
+	*session = s;
+	return 0;
+}
+
+struct vm *bench_session_vm(struct bench_session *s)
+{
+	return &s->vm;
+}
+
+int bench_session_run(struct bench_session *s)
+{
+	struct bench_outcome *out = s->ctx.out;
+
+	out->exit_code = vm_run(&s->vm);
+	snprintf(out->stop_why, sizeof(out->stop_why), "%s", s->vm.stop_why);
+	return out->exit_code;
+}
+
+void bench_session_destroy(struct bench_session *s)
+{
 	for (unsigned int i = 0; i < BENCH_MAX_CPUS; i++) {
-		free(ctx.cpus[i].stats_begin);
-		free(ctx.cpus[i].stats_now);
+		free(s->ctx.cpus[i].stats_begin);
+		free(s->ctx.cpus[i].stats_now);
 	}
-	vm_destroy(vm);
-	free(vm);
-	if (r == 0 && opt->native && out->exit_code == 0)
+	vm_destroy(&s->vm);
+	free(s);
+}
+
+int bench_vm_run(const struct bench_options *opt, struct bench_outcome *out,
+		 bench_vm_done_fn done, void *done_ctx, const char **why)
+{
+	struct bench_session *s;
+	int r = bench_session_create(opt, out, &s, why);
+
+	if (r < 0)
+		return r;
+	bench_session_run(s);
+	if (done)
+		done(&s->vm, done_ctx);
+	bench_session_destroy(s);
+	if (opt->native && out->exit_code == 0)
 		run_native(opt, out, out->tsc_khz);
-	return r;
+	return 0;
 }

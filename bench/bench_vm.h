@@ -78,6 +78,20 @@ typedef void (*bench_vm_done_fn)(struct vm *vm, void *ctx);
 int bench_vm_run(const struct bench_options *opt, struct bench_outcome *out,
 		 bench_vm_done_fn done, void *done_ctx, const char **why);
 
+/*
+ * The same in steps, for drivers that run the guest their own way (the
+ * exit-floor benchmark's null VMM): create the VM with the guest loaded and
+ * its devices attached, then either bench_session_run() (nestvmm's vCPU
+ * threads) or drive the vCPUs yourself, then destroy (which also runs the
+ * native comparison when asked).
+ */
+struct bench_session;
+int bench_session_create(const struct bench_options *opt, struct bench_outcome *out,
+			 struct bench_session **session, const char **why);
+struct vm *bench_session_vm(struct bench_session *session);
+int bench_session_run(struct bench_session *session);
+void bench_session_destroy(struct bench_session *session);
+
 /* One line describing a guest fault, e.g. "#UD (vector 6) error 0 at RIP 0x1012a3". */
 void bench_fault_describe(const struct bench_fault *f, char *buf, size_t len);
 

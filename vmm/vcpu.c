@@ -30,6 +30,11 @@ struct vcpu *vcpu_self(void)
 	return tls_vcpu;
 }
 
+void vcpu_set_self(struct vcpu *vcpu)
+{
+	tls_vcpu = vcpu;
+}
+
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id)
 {
 	struct kvm_cpuid2 *cpuid;
@@ -386,6 +391,8 @@ static void *vcpu_thread(void *arg)
 		vcpu->handle_cycles += t2 - t1;
 		vcpu->user_exits++;
 		exit_stats_record(vcpu->exits, &key, t1 - t0, t2 - t1);
+		if (vcpu->nr_handle_samples < vcpu->max_handle_samples)
+			vcpu->handle_samples[vcpu->nr_handle_samples++] = t2 - t1;
 		if (act == EXIT_STOP)
 			break;
 	}

@@ -29,11 +29,15 @@ struct vcpu {
 	uint64_t guest_cycles;     /* TSC cycles spent inside KVM_RUN */
 	uint64_t handle_cycles;    /* TSC cycles spent handling exits */
 
-	void *user;                /* per-vCPU state of the payload (bench driver) */
+	/* optional: every handling time, for a benchmark that wants the median */
+	uint64_t *handle_samples;
+	size_t nr_handle_samples, max_handle_samples;
 };
 
 /* The vCPU whose thread is running, or NULL outside vCPU threads. */
 struct vcpu *vcpu_self(void);
+/* For drivers that run a vCPU on their own thread instead of vcpu_start(). */
+void vcpu_set_self(struct vcpu *vcpu);
 
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id);
 void vcpu_destroy(struct vcpu *vcpu);
