@@ -10,12 +10,19 @@
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
-/* end - start for cumulative values, end for the others; summed into @acc. */
+/* kvm_stats_delta() of one vCPU or VM, summed into @acc. */
 static void add_delta(const struct kvm_stats *st, const uint64_t *start, const uint64_t *end,
 		      uint64_t *acc)
 {
-	for (size_t i = 0; i < kvm_stats_nr(st); i++)
-		acc[i] += kvm_stats_is_cumulative(st, i) ? end[i] - start[i] : end[i];
+	size_t n = kvm_stats_nr(st);
+	uint64_t *d = calloc(n, sizeof(*d));
+
+	if (!d)
+		return;
+	kvm_stats_delta(st, start, end, d);
+	for (size_t i = 0; i < n; i++)
+		acc[i] += d[i];
+	free(d);
 }
 
 int stats_output_print(FILE *f, struct vm *vm, enum stats_mode mode)
