@@ -74,7 +74,8 @@ int cmd_bench(int argc, char **argv)
 
 	bench_options_default(&opt);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "w:c:m:h", longopts, NULL)) != -1) {
+	opterr = 0; /* getopt's own messages are neither one line nor prefixed "nestvmm: " */
+	while ((c = getopt_long(argc, argv, ":w:c:m:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'w':
 			r = bench_parse_workloads(optarg, opt.workloads, BENCH_MAX_WORKLOADS, bad,
@@ -136,8 +137,11 @@ int cmd_bench(int argc, char **argv)
 		case OPT_KVM:
 			opt.kvm_path = optarg;
 			break;
+		case ':':
+			cli_error("bench: option '%s' needs a value", argv[optind - 1]);
+			return VM_EXIT_USAGE;
 		default:
-			bench_usage(stderr);
+			cli_error("bench: bad option '%s' (see --help)", argv[optind - 1]);
 			return VM_EXIT_USAGE;
 		}
 	}

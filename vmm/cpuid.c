@@ -59,9 +59,12 @@ void cpuid_patch(struct kvm_cpuid2 *cpuid, const struct cpuid_topology *t)
 				e->edx |= CPUID1_EDX_HTT;
 			else
 				e->edx &= ~CPUID1_EDX_HTT;
-			e->ecx |= CPUID1_ECX_HYPERVISOR;
+			/* x2APIC: the in-kernel LAPIC always emulates it. */
+			e->ecx |= CPUID1_ECX_HYPERVISOR | CPUID1_ECX_X2APIC;
 			if (t->tsc_deadline)
 				e->ecx |= CPUID1_ECX_TSC_DEADLINE;
+			else
+				e->ecx &= ~CPUID1_ECX_TSC_DEADLINE;
 			break;
 		case 4:
 			/* EAX[31:26]: cores per package - 1; EAX[25:14]: threads sharing - 1 */

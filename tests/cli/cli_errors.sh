@@ -1,0 +1,139 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# nestvmm's command line, bad input first: every refusal must exit with the
+# documented status (2 usage, 1 VMM error), print exactly one line on stderr
+# starting with "nestvmm: " that names the offending value, print nothing on
+# stdout, and never die on a signal. None of these cases reaches a running VM.
+#
+# usage: cli_errors.sh NESTVMM [VERSION]
+
+set -u
+
+exe=$1
+version=${2:-}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+ulimit -c 0
+
+failures=0
+checks=0
+
+fail()
+{
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+# Runs nestvmm with the given arguments; sets $status, stdout in $tmp/out, stderr in $tmp/err.
+run()
+{
+	timeout -k 5 30 "$exe" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	status=$?
+	checks=$((checks + 1))
+}
+
+show_output()
+{
+	sed 's/^/    stderr: /' "$tmp/err"
+	sed 's/^/    stdout: /' "$tmp/out" | head -5
+}
+
+# expect_error STATUS NEEDLE ARGS...: a refusal with STATUS whose message contains NEEDLE.
+expect_error()
+{
+	local want=$1 needle=$2 desc lines
+	shift 2
+	desc="nestvmm $*"
+	run "$@"
+	if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+		fail "$desc: timed out"
+		return
+	fi
+	if [ "$status" -ge 128 ]; then
+		fail "$desc: killed by signal $((status - 128))"
+		show_output
+		return
+	fi
+	[ "$status" -eq "$want" ] || fail "$desc: exit status $status, want $want"
+	# awk counts a last line without its newline too.
+	lines=$(awk 'END { print NR }' "$tmp/err")
+	[ "$lines" -eq 1 ] || fail "$desc: $lines lines on stderr, want exactly 1"
+	[ -z "$(tail -c 1 "$tmp/err")" ] || fail "$desc: stderr line not newline-terminated"
+	head -n 1 "$tmp/err" | grep -q '^nestvmm: ' || fail "$desc: stderr does not start with 'nestvmm: '"
+	grep -qF -- "$needle" "$tmp/err" || fail "$desc: message does not name '$needle'"
+	[ ! -s "$tmp/out" ] || fail "$desc: wrote to stdout"
+	show_output
+}
+
+# expect_ok ARGS...: success, nothing on stderr, something on stdout.
+expect_ok()
+{
+	local desc="nestvmm $*"
+	run "$@"
+	[ "$status" -eq 0 ] || fail "$desc: exit status $status, want 0"
+	[ ! -s "$tmp/err" ] || fail "$desc: wrote to stderr: $(head -n 3 "$tmp/err")"
+	[ -s "$tmp/out" ] || fail "$desc: printed nothing"
+}
+
+# Usage errors: status 2.
+expect_error 2 frobnicate frobnicate
+expect_error 2 "''" ''
+expect_error 2 --bogus --bogus
+expect_error 2 bogus bench --workload bogus
+expect_error 2 nope bench --workload cpuid,nope
+expect_error 2 --workload bench --workload cpuid,
+expect_error 2 --workload bench --workload ''
+expect_error 2 --workload bench -w ,cpuid
+expect_error 2 0 bench --cpus 0
+expect_error 2 17 bench --cpus 17
+expect_error 2 abc bench --cpus abc
+expect_error 2 -1 bench --cpus -1
+expect_error 2 3x bench -c 3x
+expect_error 2 12Q bench --mem 12Q
+expect_error 2 --mem bench --mem 0
+expect_error 2 1.5G bench --mem 1.5G
+expect_error 2 1000000 bench --mem 1000000
+expect_error 2 bogus bench --stats=bogus
+expect_error 2 --iters bench --iters 0
+expect_error 2 --iters bench --iters many
+expect_error 2 --min-time bench --min-time 0
+expect_error 2 stray bench stray
+expect_error 2 stray bench --cpus 1 stray
+# getopt's own complaints must come out as one nestvmm line too.
+expect_error 2 --bogus bench --bogus
+expect_error 2 -x bench -x
+expect_error 2 --cpus bench --cpus
+expect_error 2 --workload bench --workload
+expect_error 2 --json= bench --json=yes
+
+# VMM errors, caught before a VM runs: status 1.
+expect_error 1 128 bench --mem 64M
+expect_error 1 128 bench --mem 127M
+expect_error 1 /nonexistent bench --kvm /nonexistent
+expect_error 1 /nonexistent/dir/kvm bench --kvm /nonexistent/dir/kvm
+expect_error 1 /dev/null bench --kvm /dev/null
+
+# Help, list and version succeed quietly on stdout.
+expect_ok help
+grep -q usage "$tmp/out" || fail "help: no usage line"
+for cmd in bench run help version; do
+	grep -qE "^ +$cmd " "$tmp/out" || fail "help: command '$cmd' not listed"
+done
+expect_ok --help
+expect_ok bench --help
+expect_ok bench --list
+# Every workload the bench guest implements (bench/guest/protocol.h, BENCHMARKS.md).
+for w in cpuid pio pio-ioeventfd mmio mmio-ioeventfd hypercall syscall countprimes fib \
+	memsweep-4k memsweep-2m msr-user fault; do
+	grep -qE "^ +$w +CPL[03] " "$tmp/out" || fail "bench --list: workload '$w' not listed"
+done
+expect_ok version
+if [ -n "$version" ]; then
+	[ "$(cat "$tmp/out")" = "nestvmm $version" ] ||
+		fail "version: printed '$(cat "$tmp/out")', want 'nestvmm $version'"
+fi
+expect_ok --version
+
+echo "$checks commands, $failures failures"
+[ "$failures" -eq 0 ]
