@@ -113,16 +113,14 @@ static void console_signal(int sig, siginfo_t *info, void *uctx)
 		}
 	}
 	/*
-	 * Default action: a fault re-executes the faulting instruction and dies
-	 * from it; an asynchronous signal is re-raised and delivered when this
-	 * handler returns and unblocks it.
+	 * Default action: the re-raised signal stays blocked until this handler
+	 * returns, then kills the process the way it would have without us.
 	 */
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	sigemptyset(&dfl.sa_mask);
 	sigaction(sig, &dfl, NULL);
-	if (sig != SIGSEGV && sig != SIGBUS && sig != SIGILL && sig != SIGFPE)
-		raise(sig);
+	raise(sig);
 	errno = saved_errno;
 }
 
