@@ -4,6 +4,13 @@
  * devices stay independent of the vCPU/VM code and unit tests can drive them
  * with fakes. Both callbacks may be invoked with the device's own mutex held:
  * they must not call back into the device.
+ *
+ * The PC these devices make (ports are I/O ports, IRQs ISA/GSI numbers):
+ *   0x060, 0x064  i8042 (keyboard IRQ 1; reset)    0x092  System Control Port A
+ *   0x070-0x071   CMOS RTC (no IRQ 8)              0x080  POST/delay port
+ *   0x3f8-0x3ff   16550A COM1, IRQ 4               0x501  debug exit
+ *   0x600-0x603   ACPI PM1a_EVT   0x604-0x605 PM1a_CNT   0x608-0x60b PM_TMR  (SCI: GSI 9)
+ *   0xcf8-0xcff   PCI configuration mechanism #1, 0xcf9 reset control
  */
 #ifndef NESTVMM_DEV_H
 #define NESTVMM_DEV_H

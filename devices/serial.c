@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/bus.h"
 
@@ -178,6 +179,11 @@ size_t serial_push_input(struct serial *s, const void *buf, size_t len)
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 	return taken;
+}
+
+ssize_t serial_sink_fd(void *ctx, const void *buf, size_t len)
+{
+	return write((int)(intptr_t)ctx, buf, len);
 }
 
 void serial_flush(struct serial *s)

@@ -137,6 +137,9 @@ void serial_destroy(struct serial *s);
  */
 size_t serial_push_input(struct serial *s, const void *buf, size_t len);
 
+/* A ready-made sink writing to the file descriptor (intptr_t)@ctx. */
+ssize_t serial_sink_fd(void *ctx, const void *buf, size_t len);
+
 /* Push buffered output to the sink now. */
 void serial_flush(struct serial *s);
 

@@ -56,10 +56,11 @@ static inline void fake_stop_request(void *ctx, int code, const char *why)
 
 	/* Devices request stops outside their locks, from any vCPU thread. */
 	pthread_mutex_lock(&lock);
-	f->count++;
 	f->code = code;
 	strncpy(f->why, why ? why : "(null)", sizeof(f->why) - 1);
 	f->why[sizeof(f->why) - 1] = 0;
+	/* Published last: a test polling count then sees code and why. */
+	__atomic_fetch_add(&f->count, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&lock);
 }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
+#include <unistd.h>
+
 #include "devices/serial.h"
 #include "fake_dev.h"
 
@@ -355,6 +357,26 @@ static void test_scr_and_bad_accesses(void **state)
 	assert_int_equal(rd(f, UART_SCR), 0xa5);
 }
 
+static void test_fd_sink(void **state)
+{
+	struct serial s;
+	struct serial_sink sink = {.out = serial_sink_fd};
+	char got[8] = {0};
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	sink.ctx = (void *)(intptr_t)p[1];
+	assert_int_equal(serial_init(&s, NULL, 4, &sink), 0);
+	serial_write(&s, UART_THR, "h", 1);
+	serial_write(&s, UART_THR, "\n", 1);
+	assert_int_equal(read(p[0], got, sizeof(got)), 2);
+	assert_memory_equal(got, "h\n", 2);
+	serial_destroy(&s);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +393,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_overrun, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rx_interrupt_and_trigger, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_scr_and_bad_accesses, setup, teardown),
+	    cmocka_unit_test(test_fd_sink),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
