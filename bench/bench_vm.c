@@ -140,6 +140,8 @@ static void doorbell_write(void *opaque, uint64_t off, const void *data, uint32_
 	case BENCH_REPORT_READY:
 		break;
 	case BENCH_REPORT_BEGIN:
+		if (ctx->opt->on_begin)
+			ctx->opt->on_begin(v, ctx->cpus[v->id].slot, ctx->opt->on_begin_ctx);
 		snapshot(v, ctx->cpus[v->id].stats_begin);
 		ctx->cpus[v->id].user_exits_begin = v->user_exits;
 		break;

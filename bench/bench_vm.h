@@ -14,6 +14,7 @@
 #include "bench/guest/protocol.h"
 
 struct vm;
+struct vcpu;
 
 struct bench_options {
 	unsigned int nr_cpus;
@@ -24,6 +25,9 @@ struct bench_options {
 	uint64_t fixed_iters;  /* non-zero: exactly this many iterations, no growth */
 	bool native;           /* also time the compute workloads on the host */
 	const char *kvm_path;
+	/* optional: called on a vCPU's thread when the guest begins list entry @slot */
+	void (*on_begin)(struct vcpu *vcpu, unsigned int slot, void *ctx);
+	void *on_begin_ctx;
 };
 
 struct bench_result {

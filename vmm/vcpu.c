@@ -354,6 +354,32 @@ static void vcpu_stats_snapshot(struct vcpu *vcpu, uint64_t *values)
 		kvm_stats_read(vcpu->stats, values);
 }
 
+/*
+ * The floor: the cheapest possible exit loop on this vCPU. Returns when the
+ * mode is switched off (by the pass port's handler) or the VM stops.
+ */
+static void vcpu_run_floor(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	while (vcpu->floor_mode && !vm_stopping(vcpu->vm) && !vcpu->parked) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0)
+			continue;
+		if (run->exit_reason == KVM_EXIT_IO && run->io.port == vcpu->floor_pass_port) {
+			struct exit_key key = { .reason = KVM_EXIT_IO };
+
+			handle_io(vcpu, &key);
+			vcpu->user_exits++;
+			continue;
+		}
+		if (run->exit_reason != KVM_EXIT_IO && run->exit_reason != KVM_EXIT_MMIO) {
+			vm_request_stop(vcpu->vm, VM_EXIT_VMM_ERROR, "floor mode: unexpected exit");
+			return;
+		}
+		vcpu->user_exits++;
+	}
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -368,6 +394,10 @@ static void *vcpu_thread(void *arg)
 		exit_handler_fn fn;
 		int r;
 
+		if (vcpu->floor_mode) {
+			vcpu_run_floor(vcpu);
+			continue;
+		}
 		t0 = __rdtsc();
 		r = ioctl(vcpu->fd, KVM_RUN, 0);
 		t1 = __rdtsc();

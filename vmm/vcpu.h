@@ -29,6 +29,14 @@ struct vcpu {
 	uint64_t guest_cycles;     /* TSC cycles spent inside KVM_RUN */
 	uint64_t handle_cycles;    /* TSC cycles spent handling exits */
 
+	/*
+	 * Floor mode, for the exit-floor benchmark: while set, the vCPU runs a
+	 * bare KVM_RUN loop that does no work at all for an IO or MMIO exit
+	 * (no timing, no statistics, no bus lookup), except that IO exits on
+	 * floor_pass_port are still dispatched so the guest can report.
+	 */
+	volatile bool floor_mode;
+	uint16_t floor_pass_port;
 	/* optional: every handling time, for a benchmark that wants the median */
 	uint64_t *handle_samples;
 	size_t nr_handle_samples, max_handle_samples;
