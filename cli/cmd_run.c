@@ -1,11 +1,254 @@
 /* SPDX-License-Identifier: MIT */
-/* `nestvmm run`: boot a Linux kernel. */
+/* `nestvmm run`: boot a Linux kernel on the PC machine. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/stats_output.h"
+#include "loader/bzimage.h"
+#include "vmm/longmode.h"
+#include "vmm/machine.h"
+#include "vmm/vcpu.h"
 #include "vmm/vm.h"
+
+/* Appended to the user's command line; each only when the user did not set it. */
+static const char *const default_params[] = {
+	"console=ttyS0", /* the only console the machine has */
+	"reboot=k",      /* reboot through the i8042, which ends nestvmm with status 0 */
+};
+
+#define CMDLINE_MAX 4096
+
+struct mapped_file {
+	const void *data;
+	size_t len;
+};
+
+static void run_usage(FILE *f)
+{
+	fputs("usage: nestvmm run -k BZIMAGE [options]\n"
+	      "  -k, --kernel FILE     Linux bzImage (boot protocol >= 2.06, 64-bit)\n"
+	      "  -i, --initrd FILE     initramfs / initrd\n"
+	      "  -p, --cmdline STR     kernel command line\n"
+	      "  -c, --cpus N          vCPUs (default 1, max 64)\n"
+	      "  -m, --mem SIZE        guest RAM, e.g. 512M or 2G (default 512M)\n"
+	      "      --stats[=json]    print exit statistics on stderr when the VM stops\n"
+	      "\n"
+	      "Appended to the command line unless already there: console=ttyS0 reboot=k.\n"
+	      "The serial console is stdin/stdout; on a terminal, Ctrl-A x quits.\n"
+	      "Exit status: 0 after guest power-off or reboot, 3 after a guest crash\n"
+	      "(triple fault, or a kernel panic reported through pvpanic), 1 on a VMM\n"
+	      "error, 2 on a usage error.\n",
+	      f);
+}
+
+static int map_file(const char *what, const char *path, struct mapped_file *out)
+{
+	struct stat st;
+	void *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		cli_error("cannot open %s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		cli_error("%s %s is not a regular file", what, path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_size == 0) {
+		cli_error("%s %s is empty", what, path);
+		close(fd);
+		return -1;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		cli_error("cannot read %s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	out->data = p;
+	out->len = (size_t)st.st_size;
+	return 0;
+}
+
+static void unmap_file(struct mapped_file *f)
+{
+	if (f->data)
+		munmap((void *)f->data, f->len);
+}
+
+/* The user's command line plus whichever default parameter it lacks. */
+static int build_cmdline(const char *user, char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "%s", user ? user : "");
+
+	for (size_t i = 0; i < sizeof(default_params) / sizeof(default_params[0]); i++) {
+		const char *p = default_params[i];
+		size_t key = (size_t)(strchr(p, '=') - p) + 1;
+		bool present = false;
+
+		for (const char *s = buf; *s; s++) {
+			if ((s == buf || s[-1] == ' ') && strncmp(s, p, key) == 0) {
+				present = true;
+				break;
+			}
+		}
+		if (present)
+			continue;
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? " " : "", p);
+		if (n >= len)
+			return -E2BIG;
+	}
+	return 0;
+}
 
 int cmd_run(int argc, char **argv)
 {
-	(void)argc, (void)argv;
-	cli_error("run: not implemented yet");
-	return VM_EXIT_USAGE;
+	enum { OPT_STATS = 256, OPT_KVM };
+	static const struct option longopts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'p' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "stats", optional_argument, NULL, OPT_STATS },
+		{ "kvm", required_argument, NULL, OPT_KVM },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vm_config cfg = { .mem_size = 512ULL << 20, .nr_vcpus = 1, .stats = true };
+	const char *kernel_path = NULL, *initrd_path = NULL, *user_cmdline = NULL;
+	struct mapped_file kernel = { 0 }, initrd = { 0 };
+	enum stats_mode stats = STATS_OFF;
+	static struct vm vm;
+	static struct machine machine;
+	struct linux_boot boot;
+	char cmdline[CMDLINE_MAX];
+	const char *why = NULL;
+	uint64_t v;
+	int c, r, status = VM_EXIT_VMM_ERROR;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "k:i:p:c:m:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			kernel_path = optarg;
+			break;
+		case 'i':
+			initrd_path = optarg;
+			break;
+		case 'p':
+			user_cmdline = optarg;
+			break;
+		case 'c':
+			if (parse_uint(optarg, 1, VM_MAX_VCPUS, &v) < 0) {
+				cli_error("--cpus: '%s' is not a number from 1 to %d", optarg,
+					  VM_MAX_VCPUS);
+				return VM_EXIT_USAGE;
+			}
+			cfg.nr_vcpus = (unsigned int)v;
+			break;
+		case 'm':
+			if (parse_size(optarg, &cfg.mem_size) < 0 || cfg.mem_size & 0xfff ||
+			    cfg.mem_size < (16ULL << 20)) {
+				cli_error("--mem: '%s' is not a size of at least 16M, like 512M or 2G",
+					  optarg);
+				return VM_EXIT_USAGE;
+			}
+			break;
+		case OPT_STATS:
+			if (parse_stats_mode(optarg, &stats) < 0) {
+				cli_error("--stats: '%s' is neither table nor json", optarg);
+				return VM_EXIT_USAGE;
+			}
+			break;
+		case OPT_KVM:
+			cfg.kvm_path = optarg;
+			break;
+		case 'h':
+			run_usage(stdout);
+			return 0;
+		default:
+			run_usage(stderr);
+			return VM_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_error("run: unexpected argument '%s'", argv[optind]);
+		return VM_EXIT_USAGE;
+	}
+	if (!kernel_path) {
+		cli_error("run: no kernel given (-k BZIMAGE)");
+		return VM_EXIT_USAGE;
+	}
+	if (build_cmdline(user_cmdline, cmdline, sizeof(cmdline)) < 0) {
+		cli_error("--cmdline: longer than %d bytes", CMDLINE_MAX - 1);
+		return VM_EXIT_USAGE;
+	}
+	if (map_file("kernel", kernel_path, &kernel) < 0 ||
+	    (initrd_path && map_file("initrd", initrd_path, &initrd) < 0))
+		goto out_files;
+
+	r = vm_create(&vm, &cfg, &why);
+	if (r < 0) {
+		cli_error("%s", why);
+		goto out_vm;
+	}
+	r = machine_init(&machine, &vm, STDIN_FILENO, &why);
+	if (r < 0) {
+		cli_error("%s", why);
+		goto out_machine;
+	}
+	if (boot_longmode_setup(&vm.mem) < 0) {
+		cli_error("guest RAM too small for the boot page tables");
+		goto out_machine;
+	}
+	r = linux_load(&vm.mem, kernel.data, kernel.len, initrd.data, initrd.len, cmdline,
+		       machine.acpi_rsdp_gpa, &boot, &why);
+	if (r < 0) {
+		cli_error("kernel %s: %s", kernel_path, why ? why : strerror(-r));
+		goto out_machine;
+	}
+	/* Only the boot CPU starts; the others wait for the kernel's INIT/SIPI. */
+	r = vcpu_set_long_mode(&vm.vcpus[0], boot.entry_gpa, boot.zero_page_gpa, 0);
+	if (r < 0) {
+		cli_error("boot vCPU set-up: %s", strerror(-r));
+		goto out_machine;
+	}
+	/* The loaded files live in guest RAM now. */
+	unmap_file(&kernel);
+	unmap_file(&initrd);
+	kernel.data = initrd.data = NULL;
+
+	if (machine_start_console(&machine) < 0) {
+		cli_error("cannot start the console");
+		goto out_machine;
+	}
+	status = vm_run(&vm);
+	machine_destroy(&machine);
+	if (stats != STATS_OFF && stats_output_print(stderr, &vm, stats) < 0)
+		cli_error("cannot print statistics");
+	if (status != 0)
+		cli_error("%s", vm.stop_why[0] ? vm.stop_why : "the guest stopped with an error");
+	vm_destroy(&vm);
+	return status;
+
+out_machine:
+	machine_destroy(&machine);
+out_vm:
+	vm_destroy(&vm);
+out_files:
+	unmap_file(&kernel);
+	unmap_file(&initrd);
+	return status;
 }
