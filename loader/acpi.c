@@ -470,8 +470,9 @@ static void fadt_fill(struct acpi_fadt *f, const struct acpi_config *cfg, uint64
 {
 	header_init(&f->hdr, "FACP", sizeof(*f), 6);
 	f->minor_version = 0;
+	/* The FACS is below 4 GiB: the spec wants X_FIRMWARE_CTRL zero then. */
 	f->firmware_ctrl = (uint32_t)facs;
-	f->x_firmware_ctrl = facs;
+	f->x_firmware_ctrl = 0;
 	f->dsdt = (uint32_t)dsdt;
 	f->x_dsdt = dsdt;
 	f->sci_int = cfg->sci_irq;

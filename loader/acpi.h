@@ -9,8 +9,11 @@
  * - PM1a event block (4 bytes: PM1_STS, PM1_EN) at pm1a_evt_port and PM1a
  *   control (2 bytes) at pm1a_cnt_port. SMI_CMD is 0, so the OS assumes
  *   ACPI mode is always on: a PM1_CNT read should return SCI_EN (bit 0) set.
+ *   PM1_EN must read back what was written (Linux probes the global lock
+ *   by setting GBL_EN and logs "ACPI Error" if the bit does not stick).
  *   Poweroff is a 16-bit write to PM1_CNT with SLP_EN (bit 13) set and
- *   SLP_TYP (bits 12:10) == ACPI_S5_SLP_TYP.
+ *   SLP_TYP (bits 12:10) == ACPI_S5_SLP_TYP (Linux writes 0x1401, then
+ *   0x3401).
  * - SCI on ISA IRQ sci_irq, level triggered, active high (MADT override).
  * - IRQ0 -> GSI 2 override unless no_irq0_override: KVM's default GSI
  *   routing sends the in-kernel PIT to IOAPIC pin 0, so either route GSI 0

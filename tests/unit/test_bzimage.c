@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -465,16 +466,71 @@ static void test_bad_args(void **state)
 	assert_int_equal(linux_load(NULL, "x", 1, NULL, 0, "", 0, &lb, NULL), -EINVAL);
 }
 
+/*
+ * With NESTVMM_TEST_BZIMAGE=/path/to/vmlinuz, also load a real kernel (for
+ * example Debian's) and check what its header says about the placement.
+ */
+static void test_real_kernel(void **state)
+{
+	const char *path = getenv("NESTVMM_TEST_BZIMAGE");
+	struct guest_mem mem;
+	struct linux_boot lb;
+	struct boot_params *bp;
+	const char *why = NULL;
+	uint8_t *img;
+	FILE *f;
+	long len;
+
+	(void)state;
+	if (!path || !*path) {
+		skip();
+		return;
+	}
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	len = ftell(f);
+	assert_true(len > 0);
+	rewind(f);
+	img = malloc((size_t)len);
+	assert_non_null(img);
+	assert_int_equal(fread(img, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+
+	assert_int_equal(guest_mem_init(&mem, 512 * MIB), 0);
+	assert_int_equal(
+	    linux_load(&mem, img, (size_t)len, NULL, 0, "console=ttyS0", 0xe0000, &lb, &why), 0);
+	bp = zero_page(&mem);
+	assert_true(lb.protocol >= 0x020c);
+	assert_int_equal(lb.kernel_gpa, bp->hdr.pref_address);
+	assert_int_equal(lb.entry_gpa, lb.kernel_gpa + 0x200);
+	assert_true(lb.kernel_size >= bp->hdr.init_size);
+	assert_int_equal(bp->hdr.type_of_loader, 0xff);
+	guest_mem_destroy(&mem);
+	free(img);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_mem, teardown_mem)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_good_image),	      T(test_no_initrd_no_cmdline), T(test_bad_magic),
-	    T(test_bad_boot_flag),    T(test_old_protocol),	    T(test_no_kernel_64),
-	    T(test_not_loaded_high),  T(test_setup_past_eof),	    T(test_truncated_and_empty),
-	    T(test_kernel_too_big),   T(test_relocation_fallback),  T(test_cmdline_limit),
-	    T(test_initrd_placement), T(test_initrd_too_big),	    T(test_bad_args),
+	    T(test_good_image),
+	    T(test_no_initrd_no_cmdline),
+	    T(test_bad_magic),
+	    T(test_bad_boot_flag),
+	    T(test_old_protocol),
+	    T(test_no_kernel_64),
+	    T(test_not_loaded_high),
+	    T(test_setup_past_eof),
+	    T(test_truncated_and_empty),
+	    T(test_kernel_too_big),
+	    T(test_relocation_fallback),
+	    T(test_cmdline_limit),
+	    T(test_initrd_placement),
+	    T(test_initrd_too_big),
+	    T(test_bad_args),
+	    cmocka_unit_test(test_real_kernel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
