@@ -28,7 +28,7 @@ struct guest_mem {
 	uint64_t size;    /* total RAM bytes */
 	uint8_t *map;     /* the whole mapping (2 MiB aligned) */
 	size_t map_len;   /* bytes mapped, including alignment slack */
-	int memfd;
+	int memfd;        /* -1 when RAM is anonymous memory (host without shmem THP) */
 };
 
 /*
@@ -39,11 +39,15 @@ struct guest_mem {
 void guest_mem_layout(struct guest_mem *mem, uint64_t size);
 
 /*
- * Allocate @size bytes of guest RAM from a memfd, mapped at a 2 MiB aligned
- * host address and advised for transparent huge pages. Returns 0 or -errno.
+ * Allocate @size bytes of guest RAM, mapped at a 2 MiB aligned host address
+ * and advised for transparent huge pages: from a memfd where the host lets
+ * shmem use THP, else anonymous memory. Returns 0 or -errno.
  */
 int guest_mem_init(struct guest_mem *mem, uint64_t size);
 void guest_mem_destroy(struct guest_mem *mem);
+
+/* Whether a shmem_enabled setting ("always [never] ...") lets memfd RAM use THP. */
+bool guest_mem_shmem_thp(const char *shmem_enabled);
 
 /*
  * Host pointer for guest-physical [gpa, gpa + len), or NULL unless every
