@@ -352,6 +352,25 @@ static void dsdt_com1(struct aml *a)
 	aml_end(a, dev);
 }
 
+/*
+ * The pvpanic device: Linux's pvpanic driver binds to the ACPI id QEMU0001
+ * and writes to its port when the kernel panics.
+ */
+static void dsdt_pvpanic(struct aml *a, uint16_t port)
+{
+	uint8_t crs[16];
+	size_t n = 0, dev;
+
+	dev = aml_device_begin(a, "PEVT");
+	aml_name(a, "_HID");
+	aml_string(a, "QEMU0001");
+	n += res_io(crs + n, port, 1, 1);
+	n += res_end(crs + n);
+	aml_name(a, "_CRS");
+	aml_buffer(a, crs, n);
+	aml_end(a, dev);
+}
+
 /* Builds the whole DSDT (header included, checksummed) into @a. */
 static int dsdt_build(struct aml *a, const struct acpi_config *cfg)
 {
@@ -373,6 +392,8 @@ static int dsdt_build(struct aml *a, const struct acpi_config *cfg)
 	sb = aml_scope_begin(a, "\\_SB_");
 	dsdt_pci_root(a, cfg);
 	dsdt_com1(a);
+	if (cfg->pvpanic_port)
+		dsdt_pvpanic(a, cfg->pvpanic_port);
 	aml_end(a, sb);
 
 	if (aml_finish(a))

@@ -49,6 +49,7 @@ struct acpi_config {
 	uint16_t pm_tmr_port;		       /* 0: no ACPI PM timer */
 	uint8_t sci_irq;		       /* e.g. 9 */
 	bool no_irq0_override;		       /* see above */
+	uint16_t pvpanic_port;		       /* 0: none; else a QEMU0001 device there */
 	uint64_t pci_mmio_base, pci_mmio_size; /* 32-bit PCI BAR window; size 0: none */
 };
 

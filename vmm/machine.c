@@ -56,6 +56,9 @@ int machine_init(struct machine *m, struct vm *vm, int console_fd, const char **
 		.pm1a_evt_port = MACHINE_PM1A_EVT,
 		.pm1a_cnt_port = MACHINE_PM1A_CNT,
 		.sci_irq = MACHINE_SCI_IRQ,
+		/* KVM routes the PIT to IOAPIC pin 0 by default: describe it as it is */
+		.no_irq0_override = true,
+		.pvpanic_port = MACHINE_PVPANIC_PORT,
 		.pci_mmio_base = MACHINE_PCI_MMIO_BASE,
 		.pci_mmio_size = MACHINE_PCI_MMIO_SIZE,
 	};

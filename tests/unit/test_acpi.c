@@ -356,6 +356,30 @@ static void test_no_irq0_override_and_pm_timer(void **state)
 	assert_int_equal(rd64(t.fadt + 212), 0x608);
 }
 
+static void test_pvpanic_device(void **state)
+{
+	/* Name(_HID, "QEMU0001") then, in _CRS, an IO descriptor for port 0x505, 1 byte. */
+	static const uint8_t hid[] = {0x08, '_', 'H', 'I', 'D', 0x0d, 'Q', 'E', 'M', 'U', '0', '0', '0', '1', 0};
+	static const uint8_t io505[] = {0x47, 0x01, 0x05, 0x05, 0x05, 0x05, 0x01, 0x01};
+	struct acpi_config c = default_config(2);
+	struct tables t;
+	uint64_t rsdp = 0;
+	uint32_t len;
+
+	assert_int_equal(acpi_build(*state, &c, &rsdp), 0);
+	walk(*state, rsdp, &t);
+	len = rd32(t.dsdt + 4);
+	assert_null(find_bytes(t.dsdt, len, hid, sizeof(hid))); /* not asked for: absent */
+
+	c.pvpanic_port = 0x505;
+	assert_int_equal(acpi_build(*state, &c, &rsdp), 0);
+	walk(*state, rsdp, &t);
+	len = rd32(t.dsdt + 4);
+	check_dsdt(t.dsdt);
+	assert_non_null(find_bytes(t.dsdt, len, hid, sizeof(hid)));
+	assert_non_null(find_bytes(t.dsdt, len, io505, sizeof(io505)));
+}
+
 static void test_bad_config(void **state)
 {
 	struct acpi_config c;
@@ -401,7 +425,7 @@ int main(void)
 	    T(test_1_cpu),	   T(test_2_cpus),
 	    T(test_64_cpus),	   T(test_max_cpus),
 	    T(test_too_many_cpus), T(test_no_irq0_override_and_pm_timer),
-	    T(test_bad_config),	   cmocka_unit_test(test_no_bios_area),
+	    T(test_pvpanic_device), T(test_bad_config),	   cmocka_unit_test(test_no_bios_area),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
