@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# rig_e2e.sh CHECK: one end-to-end check on real Linux guests, run through
+# the nested rig (bench/rig/rig): L0 = QEMU TCG with emulated SVM, L1 = the
+# Debian kernel running nestvmm, L2 = the same kernel booted by nestvmm.
+#
+# All checks read one serial log: l1-kvm (first in `meson test`) boots L1
+# once, and l1-scenarios.sh runs every L2 scenario in turn in it; the other
+# checks reuse that log (see the key below).
+#
+# CHECK: l1-kvm | l2-boot-smp1 | l2-boot-smp2 | l2-serial-input |
+#        l2-poweroff | l2-reboot | l2-panic
+# Exit: 0 pass, 1 fail, 77 skip (no qemu-system-x86_64, no kernel).
+set -euo pipefail
+
+check=${1:?usage: rig_e2e.sh CHECK}
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+rigdir=${RIG_DIR:-$repo/bench/rig}
+cache=${NESTVMM_RIG_CACHE:-$repo/build/rig-cache}
+nestvmm=${NESTVMM_BIN:-$repo/build/cli/nestvmm}
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL ($check): $*"; exit 1; }
+
+case "$check" in
+l1-kvm|l2-boot-smp1|l2-boot-smp2|l2-serial-input|l2-poweroff|l2-reboot|l2-panic) ;;
+*) echo "rig_e2e.sh: unknown check '$check'"; exit 2 ;;
+esac
+
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
+command -v python3 >/dev/null || skip "python3 is not installed"
+command -v cpio >/dev/null || skip "cpio is not installed"
+command -v busybox >/dev/null || skip "busybox is not installed (apt-get install busybox-static)"
+[ -x "$nestvmm" ] || fail "nestvmm binary '$nestvmm' is missing (build it first)"
+
+mkdir -p "$cache/e2e"
+exec 8>"$cache/e2e/.lock"
+flock -w 880 8 || fail "timed out waiting for the shared rig run (lock $cache/e2e/.lock)"
+
+# The log is keyed by the exact inputs (nestvmm binary, rig and test
+# scripts). l1-kvm, which meson runs first, always boots afresh; the other
+# checks reuse the log of the same inputs when it is under 30 minutes old
+# (RIG_E2E_FRESH=1 makes every check boot afresh).
+key=$( { cat "$nestvmm" "$rigdir"/* "$here"/l1-scenarios.sh "$here"/l2-init.sh
+	echo "${RIG_E2E_RIG_ARGS:-}"; } | sha256sum | cut -c1-16)
+log="$cache/e2e/run-$key.log"
+status="$cache/e2e/run-$key.status"
+if [ "$check" = l1-kvm ] || [ "${RIG_E2E_FRESH:-0}" = 1 ] ||
+	[ -z "$(find "$status" -mmin -30 2>/dev/null)" ]; then
+	rm -f "$status"
+fi
+
+if [ ! -f "$status" ]; then
+	rm -f "$cache"/e2e/run-*.log "$cache"/e2e/run-*.status
+	echo "rig_e2e: booting L1; log: $log"
+	if ! kdir=$(timeout 600 "$rigdir/fetch-kernel" --cache "$cache" | tail -n1) || [ -z "$kdir" ]; then
+		echo "skip cannot fetch the guest kernel (no network to Debian's archive and nothing cached)" >"$status"
+	else
+		set +e
+		# RIG_E2E_RIG_ARGS: extra rig options, for debugging the suite.
+		# shellcheck disable=SC2086
+		timeout 700 "$rigdir/rig" script "$here/l1-scenarios.sh" --l2-init "$here/l2-init.sh" \
+			--nestvmm "$nestvmm" --cache "$cache" --kernel-dir "$kdir" --timeout 600 \
+			--log "$log" --quiet ${RIG_E2E_RIG_ARGS:-}
+		rc=$?
+		set -e
+		echo "ran $rc" >"$status"
+	fi
+fi
+exec 8>&-
+
+read -r kind rest <"$status"
+[ "$kind" != skip ] || skip "$rest"
+[ -f "$log" ] || fail "the rig left no serial log (rig status $rest)"
+echo "rig_e2e: serial log $log (rig status $rest)"
+grep -E '^(L0|L1|L2|RIG-EXIT)' "$log" | sed 's/^/  /' || true
+
+# Lines of scenario NAME, from its launch marker to its end marker.
+section() {
+	awk -v n="$1" '
+		index($0, "RIG-L2-LAUNCH " n " ") { on = 1 }
+		on { print }
+		on && index($0, "RIG-L2-END " n " ") { exit }' "$log"
+}
+has() { grep -qE -- "$1"; }
+end_rc() {
+	section "$1" | sed -n "s/.*RIG-L2-END $1 rc=\(-\{0,1\}[0-9]*\).*/\1/p" | head -n1
+}
+show() {
+	echo "--- scenario $1 ---"
+	section "$1" | tail -n 40
+}
+
+case "$check" in
+l1-kvm)
+	grep -q 'RIG-L1-INIT' "$log" || fail "L1 never reached its /init"
+	line=$(grep -m1 'RIG-L1-KVM' "$log" || true)
+	[ -n "$line" ] || fail "L1 printed no RIG-L1-KVM line"
+	echo "  $line"
+	echo "$line" | has 'RIG-L1-KVM ok' || fail "/dev/kvm did not appear in L1"
+	echo "$line" | has 'modules=.*kvm_(amd|intel)' || fail "kvm_amd/kvm_intel is not loaded"
+	echo "$line" | has 'nested=(1|Y)' || fail "nested virtualization is off in L1's KVM"
+	grep -q 'RIG-L1-MODULE-FAIL' "$log" && grep 'RIG-L1-MODULE-FAIL' "$log"
+	;;
+l2-boot-smp1|l2-boot-smp2)
+	scen=${check#l2-boot-}
+	want=${scen#smp}
+	s=$(section "$scen")
+	[ -n "$s" ] || fail "scenario $scen never launched"
+	echo "$s" | has "RIG-L2-INIT $scen " || { show "$scen"; fail "L2 ($want vCPU) never reached its /init"; }
+	got=$(echo "$s" | sed -n "s/.*RIG-L2-NPROC $scen \([0-9]*\).*/\1/p" | head -n1)
+	[ "$got" = "$want" ] || { show "$scen"; fail "L2 nproc is '$got', expected $want"; }
+	echo "  L2 reached /init with nproc=$got"
+	;;
+l2-serial-input)
+	s=$(section smp1)
+	sent=$(grep -m1 'RIG-L2-SENT smp1 ' "$log" | sed 's/.*RIG-L2-SENT smp1 \([^ ]*\).*/\1/')
+	[ -n "$sent" ] || fail "L1 sent no token"
+	got=$(echo "$s" | sed -n 's/.*RIG-L2-ECHO smp1 got=\([^ ]*\).*/\1/p' | head -n1)
+	[ -n "$got" ] || { show smp1; fail "L2 never reported what it read"; }
+	[ "$got" = "$sent" ] || { show smp1; fail "L2 read '$got', L1 sent '$sent'"; }
+	echo "  L2 read '$got' from its serial input"
+	;;
+l2-poweroff|l2-reboot)
+	if [ "$check" = l2-poweroff ]; then scen=smp1 mark=POWEROFF; else scen=smp2 mark=REBOOT; fi
+	s=$(section "$scen")
+	echo "$s" | has "RIG-L2-$mark $scen" || { show "$scen"; fail "L2 never got to its ${mark,,} -f"; }
+	rc=$(end_rc "$scen")
+	[ -n "$rc" ] || { show "$scen"; fail "nestvmm did not end (no RIG-L2-END $scen)"; }
+	[ "$rc" = 0 ] || { show "$scen"; fail "nestvmm ended with status $rc after ${mark,,} -f, expected 0"; }
+	echo "  ${mark,,} -f in L2 ended nestvmm with status 0"
+	;;
+l2-panic)
+	s=$(section panic)
+	echo "$s" | has 'RIG-L2-PANIC panic' || { show panic; fail "L2 never reached the panicking init"; }
+	echo "$s" | has 'Kernel panic - not syncing' || { show panic; fail "L2 kernel did not panic"; }
+	rc=$(end_rc panic)
+	[ -n "$rc" ] || { show panic; fail "nestvmm did not end (no RIG-L2-END panic)"; }
+	case "$rc" in
+	0) show panic; fail "nestvmm exited 0 after the guest's triple fault (panic=-1 reboot=t); expected non-zero" ;;
+	124|137|143) show panic; fail "nestvmm hung after the guest panicked (killed by timeout, status $rc)" ;;
+	esac
+	echo "  L2 panic ended nestvmm with status $rc"
+	;;
+esac
+echo "PASS ($check)"
