@@ -21,7 +21,7 @@ static double cycles_to_ns(double cycles, uint64_t tsc_khz)
 
 static struct row_figures figures(const struct bench_result *r, uint64_t tsc_khz)
 {
-	struct row_figures f = { -1, -1, -1, -1, -1, -1 };
+	struct row_figures f = {-1, -1, -1, -1, -1, -1};
 
 	if (!r->iters)
 		return f;
@@ -51,8 +51,8 @@ static void print_num(FILE *f, int width, int prec, double v)
 void bench_table_print(FILE *f, const struct bench_outcome *out)
 {
 	fprintf(f, "%-15s %3s %3s %12s %12s %11s %10s %11s %11s %9s\n", "workload", "cpu", "cpl",
-		"iterations", "cycles/iter", "ns/iter", "exits/iter", "uexits/iter",
-		"native ns", "VM/native");
+		"iterations", "cycles/iter", "ns/iter", "exits/iter", "uexits/iter", "native ns",
+		"VM/native");
 	for (unsigned int c = 0; c < out->nr_cpus; c++) {
 		for (unsigned int w = 0; w < out->nr_workloads; w++) {
 			const struct bench_result *r = &out->results[c][w];

@@ -20,9 +20,9 @@ extern const uint8_t bench_guest_image[], bench_guest_image_end[];
 struct bench_vcpu {
 	uint64_t *stats_begin; /* KVM vCPU stats at the last BEGIN */
 	uint64_t *stats_now;
-	int exits_idx;         /* index of "exits" in the vCPU stats, -1 if absent */
+	int exits_idx; /* index of "exits" in the vCPU stats, -1 if absent */
 	uint64_t user_exits_begin;
-	unsigned int slot;     /* index in the workload list of the run in progress */
+	unsigned int slot; /* index in the workload list of the run in progress */
 };
 
 struct bench_ctx {
@@ -48,14 +48,14 @@ void bench_options_default(struct bench_options *opt)
 }
 
 static const char *const vector_names[32] = {
-	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#MF?", "#TS",
-	"#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#MF?", "#TS",
+    "#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE",  "#CP",
 };
 
 void bench_fault_describe(const struct bench_fault *f, char *buf, size_t len)
 {
-	const char *name = f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector]
-								       : "exception";
+	const char *name =
+	    f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector] : "exception";
 
 	snprintf(buf, len, "%s (vector %llu) error 0x%llx at RIP 0x%llx (CS 0x%llx, CR2 0x%llx)",
 		 name, (unsigned long long)f->vector, (unsigned long long)f->error,
@@ -91,13 +91,13 @@ static void on_result(struct bench_ctx *ctx, struct vcpu *v, const struct bench_
 	}
 	r = &ctx->out->results[v->id][bv->slot];
 	*r = (struct bench_result){
-		.valid = true,
-		.workload = rep->workload,
-		.cpu = v->id,
-		.cpl = rep->cpl,
-		.iters = rep->iters,
-		.cycles = rep->cycles,
-		.value = rep->value,
+	    .valid = true,
+	    .workload = rep->workload,
+	    .cpu = v->id,
+	    .cpl = rep->cpl,
+	    .iters = rep->iters,
+	    .cycles = rep->cycles,
+	    .value = rep->value,
 	};
 	/* Both counters include the exit of this RESULT doorbell itself; the
 	 * user-exit counter does not yet include the BEGIN doorbell's exit. */
@@ -150,16 +150,16 @@ static void doorbell_write(void *opaque, uint64_t off, const void *data, uint32_
 		break;
 	case BENCH_REPORT_FAULT: {
 		struct bench_fault f = {
-			.happened = true,
-			.cpu = v->id,
-			.workload = ctx->cpus[v->id].slot < ctx->out->nr_workloads
-					    ? ctx->opt->workloads[ctx->cpus[v->id].slot]
-					    : BENCH_W_NONE,
-			.vector = rep.vector,
-			.error = rep.error,
-			.rip = rep.rip,
-			.cr2 = rep.cr2,
-			.cs = rep.cs,
+		    .happened = true,
+		    .cpu = v->id,
+		    .workload = ctx->cpus[v->id].slot < ctx->out->nr_workloads
+				    ? ctx->opt->workloads[ctx->cpus[v->id].slot]
+				    : BENCH_W_NONE,
+		    .vector = rep.vector,
+		    .error = rep.error,
+		    .rip = rep.rip,
+		    .cr2 = rep.cr2,
+		    .cs = rep.cs,
 		};
 		char desc[200];
 
@@ -199,8 +199,8 @@ static void sink_read(void *opaque, uint64_t off, void *data, uint32_t size)
 	memset(data, 0, size);
 }
 
-static const struct bus_ops doorbell_ops = { .write = doorbell_write, .read = sink_read };
-static const struct bus_ops sink_ops = { .write = sink_write, .read = sink_read };
+static const struct bus_ops doorbell_ops = {.write = doorbell_write, .read = sink_read};
+static const struct bus_ops sink_ops = {.write = sink_write, .read = sink_read};
 
 static int msr_read(void *opaque, struct vcpu *vcpu, uint32_t index, uint64_t *value)
 {
@@ -217,7 +217,7 @@ static int msr_write(void *opaque, struct vcpu *vcpu, uint32_t index, uint64_t v
 	return -1; /* read-only: #GP */
 }
 
-static const uint32_t bench_msrs[] = { BENCH_MSR_USER };
+static const uint32_t bench_msrs[] = {BENCH_MSR_USER};
 
 static char bench_why[256];
 
@@ -256,11 +256,12 @@ static int setup_guest(struct bench_ctx *ctx, const char **why)
 		const struct bench_workload_info *info = bench_workload_by_id(w);
 
 		params->max_iters[w] = opt->fixed_iters ? opt->fixed_iters
-					: info ? info->max_iters : 0;
+				       : info		? info->max_iters
+							: 0;
 	}
 
-	if (bus_register(&vm->pio, BENCH_PORT_DOORBELL, 4, "bench-doorbell", &doorbell_ops,
-			 ctx) < 0 ||
+	if (bus_register(&vm->pio, BENCH_PORT_DOORBELL, 4, "bench-doorbell", &doorbell_ops, ctx) <
+		0 ||
 	    bus_register(&vm->pio, BENCH_PORT_PIO, 4, "bench-pio", &sink_ops, NULL) < 0 ||
 	    bus_register(&vm->mmio, BENCH_MMIO_ADDR, 0x1000, "bench-mmio", &sink_ops, NULL) < 0) {
 		*why = "cannot register the bench devices";
@@ -275,12 +276,11 @@ static int setup_guest(struct bench_ctx *ctx, const char **why)
 		*why = bench_why;
 		return -errno;
 	}
-	r = vm_set_msr_ops(vm,
-			   &(struct vm_msr_ops){ .read = msr_read,
-						 .write = msr_write,
-						 .indices = bench_msrs,
-						 .nr_indices = 1 },
-			   why);
+	r = vm_set_msr_ops(
+	    vm,
+	    &(struct vm_msr_ops){
+		.read = msr_read, .write = msr_write, .indices = bench_msrs, .nr_indices = 1},
+	    why);
 	if (r < 0)
 		return r;
 
@@ -306,8 +306,7 @@ static int setup_guest(struct bench_ctx *ctx, const char **why)
 	return 0;
 }
 
-static void run_native(const struct bench_options *opt, struct bench_outcome *out,
-		       uint64_t tsc_khz)
+static void run_native(const struct bench_options *opt, struct bench_outcome *out, uint64_t tsc_khz)
 {
 	for (unsigned int w = 0; w < out->nr_workloads; w++) {
 		const struct bench_workload_info *info = bench_workload_by_id(opt->workloads[w]);
@@ -315,7 +314,8 @@ static void run_native(const struct bench_options *opt, struct bench_outcome *ou
 
 		if (!info || !info->compute)
 			continue;
-		if (bench_native_run(info->id, opt->fixed_iters ? 0 : opt->min_time_us * tsc_khz / 1000,
+		if (bench_native_run(info->id,
+				     opt->fixed_iters ? 0 : opt->min_time_us * tsc_khz / 1000,
 				     opt->fixed_iters ? opt->fixed_iters : 64,
 				     opt->fixed_iters ? opt->fixed_iters : info->max_iters, &n) < 0)
 			continue;
@@ -340,10 +340,10 @@ int bench_session_create(const struct bench_options *opt, struct bench_outcome *
 			 struct bench_session **session, const char **why)
 {
 	struct vm_config cfg = {
-		.mem_size = opt->mem_size,
-		.nr_vcpus = opt->nr_cpus,
-		.stats = true,
-		.kvm_path = opt->kvm_path,
+	    .mem_size = opt->mem_size,
+	    .nr_vcpus = opt->nr_cpus,
+	    .stats = true,
+	    .kvm_path = opt->kvm_path,
 	};
 	struct bench_session *s;
 	int r;
@@ -373,7 +373,7 @@ int bench_session_create(const struct bench_options *opt, struct bench_outcome *
 	if (!s)
 		return -ENOMEM;
 	s->opt = *opt;
-	s->ctx = (struct bench_ctx){ .vm = &s->vm, .opt = &s->opt, .out = out };
+	s->ctx = (struct bench_ctx){.vm = &s->vm, .opt = &s->opt, .out = out};
 	r = vm_create(&s->vm, &cfg, why);
 	if (r == 0)
 		r = setup_guest(&s->ctx, why);
@@ -410,8 +410,8 @@ void bench_session_destroy(struct bench_session *s)
 	free(s);
 }
 
-int bench_vm_run(const struct bench_options *opt, struct bench_outcome *out,
-		 bench_vm_done_fn done, void *done_ctx, const char **why)
+int bench_vm_run(const struct bench_options *opt, struct bench_outcome *out, bench_vm_done_fn done,
+		 void *done_ctx, const char **why)
 {
 	struct bench_session *s;
 	int r = bench_session_create(opt, out, &s, why);

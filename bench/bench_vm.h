@@ -21,9 +21,9 @@ struct bench_options {
 	uint64_t mem_size;
 	uint32_t workloads[BENCH_MAX_WORKLOADS];
 	unsigned int nr_workloads;
-	uint64_t min_time_us;  /* a run shorter than this is repeated with 2x iterations */
-	uint64_t fixed_iters;  /* non-zero: exactly this many iterations, no growth */
-	bool native;           /* also time the compute workloads on the host */
+	uint64_t min_time_us; /* a run shorter than this is repeated with 2x iterations */
+	uint64_t fixed_iters; /* non-zero: exactly this many iterations, no growth */
+	bool native;	      /* also time the compute workloads on the host */
 	const char *kvm_path;
 	/* optional: called on a vCPU's thread when the guest begins list entry @slot */
 	void (*on_begin)(struct vcpu *vcpu, unsigned int slot, void *ctx);
@@ -39,8 +39,8 @@ struct bench_result {
 	uint64_t cycles;
 	uint64_t value;
 	bool has_kvm_exits;
-	uint64_t kvm_exits;    /* all exits KVM counted during the run (stats fd "exits") */
-	uint64_t user_exits;   /* exits that reached nestvmm during the run */
+	uint64_t kvm_exits;  /* all exits KVM counted during the run (stats fd "exits") */
+	uint64_t user_exits; /* exits that reached nestvmm during the run */
 	/* native comparison (compute workloads, --native) */
 	bool has_native;
 	uint64_t native_iters;
@@ -61,7 +61,7 @@ struct bench_outcome {
 	unsigned int nr_workloads;
 	struct bench_result results[BENCH_MAX_CPUS][BENCH_MAX_WORKLOADS];
 	struct bench_fault fault;
-	int exit_code;          /* what the VM run ended with */
+	int exit_code; /* what the VM run ended with */
 	char stop_why[256];
 };
 
@@ -79,8 +79,8 @@ typedef void (*bench_vm_done_fn)(struct vm *vm, void *ctx);
  * out->fault tell how it ended), or -errno when it could not be set up, with
  * *why naming the reason.
  */
-int bench_vm_run(const struct bench_options *opt, struct bench_outcome *out,
-		 bench_vm_done_fn done, void *done_ctx, const char **why);
+int bench_vm_run(const struct bench_options *opt, struct bench_outcome *out, bench_vm_done_fn done,
+		 void *done_ctx, const char **why);
 
 /*
  * The same in steps, for drivers that run the guest their own way (the

@@ -25,10 +25,10 @@
 #include "vmm/vm.h"
 
 #define PAIRS_PER_WORKLOAD 8 /* 2 workloads x 8 pairs x 2 runs = 32 list entries */
-#define MAX_ROUNDS 32
-#define NR_SLOTS (2 * 2 * PAIRS_PER_WORKLOAD)
+#define MAX_ROUNDS	   32
+#define NR_SLOTS	   (2 * 2 * PAIRS_PER_WORKLOAD)
 
-static const uint32_t floor_workloads[] = { BENCH_W_PIO, BENCH_W_MMIO };
+static const uint32_t floor_workloads[] = {BENCH_W_PIO, BENCH_W_MMIO};
 #define NR_FLOOR_WORKLOADS (sizeof(floor_workloads) / sizeof(floor_workloads[0]))
 
 struct floor_round {
@@ -92,7 +92,7 @@ static double per_iter(const struct bench_result *r)
 static int one_round(uint64_t iters, struct floor_figures *fig, uint64_t *tsc_khz)
 {
 	static struct bench_outcome out;
-	struct floor_round round = { { 0 } };
+	struct floor_round round = {{0}};
 	struct bench_options opt;
 	struct bench_session *s;
 	const char *why = NULL;
@@ -132,7 +132,8 @@ static int one_round(uint64_t iters, struct floor_figures *fig, uint64_t *tsc_kh
 	}
 	for (size_t w = 0; w < NR_FLOOR_WORKLOADS; w++) {
 		for (unsigned int p = 0; p < PAIRS_PER_WORKLOAD; p++) {
-			unsigned int a = (unsigned int)(w * 2 * PAIRS_PER_WORKLOAD + 2 * p), b = a + 1;
+			unsigned int a = (unsigned int)(w * 2 * PAIRS_PER_WORKLOAD + 2 * p),
+				     b = a + 1;
 			unsigned int fs = slot_is_floor(a) ? a : b, vs = fs == a ? b : a;
 			double f = per_iter(&out.results[0][fs]), v = per_iter(&out.results[0][vs]);
 			struct floor_figures *ff = &fig[w];
@@ -177,7 +178,8 @@ int main(int argc, char **argv)
 		}
 	}
 	for (size_t w = 0; w < NR_FLOOR_WORKLOADS; w++) {
-		fig[w].samples = calloc(rounds * PAIRS_PER_WORKLOAD * (iters + 8), sizeof(uint64_t));
+		fig[w].samples =
+		    calloc(rounds * PAIRS_PER_WORKLOAD * (iters + 8), sizeof(uint64_t));
 		if (!fig[w].samples) {
 			fprintf(stderr, "exit-floor: out of memory\n");
 			return 1;
@@ -191,8 +193,8 @@ int main(int argc, char **argv)
 	       "loop; TSC %llu kHz\n",
 	       (unsigned long long)(rounds * PAIRS_PER_WORKLOAD), (unsigned long long)iters,
 	       (unsigned long long)tsc_khz);
-	printf("%-8s %15s %17s %13s %15s %15s\n", "workload", "floor cyc/exit",
-	       "nestvmm cyc/exit", "ratio (med)", "handler cycles", "handler ns");
+	printf("%-8s %15s %17s %13s %15s %15s\n", "workload", "floor cyc/exit", "nestvmm cyc/exit",
+	       "ratio (med)", "handler cycles", "handler ns");
 	for (size_t w = 0; w < NR_FLOOR_WORKLOADS; w++) {
 		struct floor_figures *ff = &fig[w];
 		double handler;

@@ -10,13 +10,13 @@
 #include "bench/guest/protocol.h"
 
 struct bench_workload_info {
-	uint32_t id;          /* enum bench_workload */
-	const char *name;     /* as typed on the command line */
-	unsigned int cpl;     /* privilege level the measured loop runs at */
-	uint64_t max_iters;   /* cap, so that emulated or exit-heavy loops end */
-	bool compute;         /* pure compute: also run natively for the VM/native ratio */
-	bool in_default;      /* part of `nestvmm bench` without --workload */
-	const char *what;     /* one line for --help */
+	uint32_t id;	    /* enum bench_workload */
+	const char *name;   /* as typed on the command line */
+	unsigned int cpl;   /* privilege level the measured loop runs at */
+	uint64_t max_iters; /* cap, so that emulated or exit-heavy loops end */
+	bool compute;	    /* pure compute: also run natively for the VM/native ratio */
+	bool in_default;    /* part of `nestvmm bench` without --workload */
+	const char *what;   /* one line for --help */
 };
 
 /* NULL for an unknown id. */

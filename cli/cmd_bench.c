@@ -18,18 +18,19 @@ static void bench_usage(FILE *f)
 	size_t nr;
 	const struct bench_workload_info *w = bench_workloads(&nr);
 
-	fputs("usage: nestvmm bench [options]\n"
-	      "  -w, --workload LIST   comma-separated workloads (default: all)\n"
-	      "  -c, --cpus N          vCPUs, each runs every workload (default 1, max 16)\n"
-	      "  -m, --mem SIZE        guest RAM, e.g. 256M (default 256M, min 128M)\n"
-	      "      --min-time MS     repeat with 2x iterations until a run lasts MS (default 100)\n"
-	      "      --iters N         exactly N iterations per workload, no growth\n"
-	      "      --no-native       skip the native runs of the compute workloads\n"
-	      "      --json            print the table as JSON\n"
-	      "      --stats[=json]    print the VM's exit statistics on stderr at exit\n"
-	      "      --list            list the workloads\n"
-	      "\nworkloads:\n",
-	      f);
+	fputs(
+	    "usage: nestvmm bench [options]\n"
+	    "  -w, --workload LIST   comma-separated workloads (default: all)\n"
+	    "  -c, --cpus N          vCPUs, each runs every workload (default 1, max 16)\n"
+	    "  -m, --mem SIZE        guest RAM, e.g. 256M (default 256M, min 128M)\n"
+	    "      --min-time MS     repeat with 2x iterations until a run lasts MS (default 100)\n"
+	    "      --iters N         exactly N iterations per workload, no growth\n"
+	    "      --no-native       skip the native runs of the compute workloads\n"
+	    "      --json            print the table as JSON\n"
+	    "      --stats[=json]    print the VM's exit statistics on stderr at exit\n"
+	    "      --list            list the workloads\n"
+	    "\nworkloads:\n",
+	    f);
 	for (size_t i = 0; i < nr; i++)
 		fprintf(f, "  %-15s CPL%u  %s\n", w[i].name, w[i].cpl, w[i].what);
 }
@@ -48,24 +49,32 @@ static void print_stats(struct vm *vm, void *ctx)
 
 int cmd_bench(int argc, char **argv)
 {
-	enum { OPT_MIN_TIME = 256, OPT_ITERS, OPT_NO_NATIVE, OPT_JSON, OPT_STATS, OPT_LIST, OPT_KVM };
+	enum {
+		OPT_MIN_TIME = 256,
+		OPT_ITERS,
+		OPT_NO_NATIVE,
+		OPT_JSON,
+		OPT_STATS,
+		OPT_LIST,
+		OPT_KVM
+	};
 	static const struct option longopts[] = {
-		{ "workload", required_argument, NULL, 'w' },
-		{ "cpus", required_argument, NULL, 'c' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "min-time", required_argument, NULL, OPT_MIN_TIME },
-		{ "iters", required_argument, NULL, OPT_ITERS },
-		{ "no-native", no_argument, NULL, OPT_NO_NATIVE },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "stats", optional_argument, NULL, OPT_STATS },
-		{ "list", no_argument, NULL, OPT_LIST },
-		{ "kvm", required_argument, NULL, OPT_KVM },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"workload", required_argument, NULL, 'w'},
+	    {"cpus", required_argument, NULL, 'c'},
+	    {"mem", required_argument, NULL, 'm'},
+	    {"min-time", required_argument, NULL, OPT_MIN_TIME},
+	    {"iters", required_argument, NULL, OPT_ITERS},
+	    {"no-native", no_argument, NULL, OPT_NO_NATIVE},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"stats", optional_argument, NULL, OPT_STATS},
+	    {"list", no_argument, NULL, OPT_LIST},
+	    {"kvm", required_argument, NULL, OPT_KVM},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	static struct bench_outcome out;
 	struct bench_options opt;
-	struct stats_hook hook = { STATS_OFF };
+	struct stats_hook hook = {STATS_OFF};
 	const char *why = NULL;
 	bool json = false;
 	uint64_t v;
@@ -81,7 +90,8 @@ int cmd_bench(int argc, char **argv)
 			r = bench_parse_workloads(optarg, opt.workloads, BENCH_MAX_WORKLOADS, bad,
 						  sizeof(bad));
 			if (r == -E2BIG) {
-				cli_error("--workload: more than %d workloads", BENCH_MAX_WORKLOADS);
+				cli_error("--workload: more than %d workloads",
+					  BENCH_MAX_WORKLOADS);
 				return VM_EXIT_USAGE;
 			}
 			if (r < 0) {

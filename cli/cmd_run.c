@@ -21,8 +21,8 @@
 
 /* Appended to the user's command line; each only when the user did not set it. */
 static const char *const default_params[] = {
-	"console=ttyS0", /* the only console the machine has */
-	"reboot=k",      /* reboot through the i8042, which ends nestvmm with status 0 */
+    "console=ttyS0", /* the only console the machine has */
+    "reboot=k",	     /* reboot through the i8042, which ends nestvmm with status 0 */
 };
 
 #define CMDLINE_MAX 4096
@@ -116,19 +116,19 @@ int cmd_run(int argc, char **argv)
 {
 	enum { OPT_STATS = 256, OPT_KVM };
 	static const struct option longopts[] = {
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'p' },
-		{ "cpus", required_argument, NULL, 'c' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "stats", optional_argument, NULL, OPT_STATS },
-		{ "kvm", required_argument, NULL, OPT_KVM },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"kernel", required_argument, NULL, 'k'},
+	    {"initrd", required_argument, NULL, 'i'},
+	    {"cmdline", required_argument, NULL, 'p'},
+	    {"cpus", required_argument, NULL, 'c'},
+	    {"mem", required_argument, NULL, 'm'},
+	    {"stats", optional_argument, NULL, OPT_STATS},
+	    {"kvm", required_argument, NULL, OPT_KVM},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct vm_config cfg = { .mem_size = 512ULL << 20, .nr_vcpus = 1, .stats = true };
+	struct vm_config cfg = {.mem_size = 512ULL << 20, .nr_vcpus = 1, .stats = true};
 	const char *kernel_path = NULL, *initrd_path = NULL, *user_cmdline = NULL;
-	struct mapped_file kernel = { 0 }, initrd = { 0 };
+	struct mapped_file kernel = {0}, initrd = {0};
 	enum stats_mode stats = STATS_OFF;
 	static struct vm vm;
 	static struct machine machine;
@@ -161,8 +161,9 @@ int cmd_run(int argc, char **argv)
 		case 'm':
 			if (parse_size(optarg, &cfg.mem_size) < 0 || cfg.mem_size & 0xfff ||
 			    cfg.mem_size < (16ULL << 20)) {
-				cli_error("--mem: '%s' is not a size of at least 16M, like 512M or 2G",
-					  optarg);
+				cli_error(
+				    "--mem: '%s' is not a size of at least 16M, like 512M or 2G",
+				    optarg);
 				return VM_EXIT_USAGE;
 			}
 			break;

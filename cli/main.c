@@ -38,7 +38,8 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : "bench";
 
 	if (strcmp(cmd, "bench") == 0)
-		return cmd_bench(argc > 1 ? argc - 1 : 1, argc > 1 ? argv + 1 : (char *[]){ "bench", NULL });
+		return cmd_bench(argc > 1 ? argc - 1 : 1,
+				 argc > 1 ? argv + 1 : (char *[]){"bench", NULL});
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

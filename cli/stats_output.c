@@ -31,9 +31,9 @@ int stats_output_print(FILE *f, struct vm *vm, enum stats_mode mode)
 	uint64_t *vm_delta = NULL, *vcpu_delta = NULL;
 	const struct kvm_stats *vcpu_stats = vm->vcpus[0].stats;
 	struct stats_report rep = {
-		.tsc_khz = vm->tsc_khz,
-		.wall_cycles = vm->run_end_tsc - vm->run_start_tsc,
-		.nr_vcpus = vm->nr_vcpus,
+	    .tsc_khz = vm->tsc_khz,
+	    .wall_cycles = vm->run_end_tsc - vm->run_start_tsc,
+	    .nr_vcpus = vm->nr_vcpus,
 	};
 	int r = 0;
 

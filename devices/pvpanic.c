@@ -5,7 +5,7 @@
 
 #include "vmm/bus.h"
 
-static const struct bus_ops pvpanic_ops = { .read = pvpanic_read, .write = pvpanic_write };
+static const struct bus_ops pvpanic_ops = {.read = pvpanic_read, .write = pvpanic_write};
 
 int pvpanic_init(struct pvpanic *p, const struct dev_stop *stop)
 {

@@ -14,9 +14,9 @@
 
 struct bus;
 
-#define PVPANIC_PANICKED 0x01     /* guest kernel panicked */
+#define PVPANIC_PANICKED     0x01 /* guest kernel panicked */
 #define PVPANIC_CRASH_LOADED 0x02 /* guest is about to run its crash kernel */
-#define PVPANIC_EXIT_CODE 3       /* VM_EXIT_GUEST_CRASH */
+#define PVPANIC_EXIT_CODE    3	  /* VM_EXIT_GUEST_CRASH */
 
 struct pvpanic {
 	struct dev_stop stop;

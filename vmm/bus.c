@@ -64,7 +64,11 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len, const char *name,
 	}
 	memmove(&bus->devs[pos + 1], &bus->devs[pos], (bus->nr - pos) * sizeof(*bus->devs));
 	bus->devs[pos] = (struct bus_dev){
-		.base = base, .len = len, .name = name, .ops = ops, .opaque = opaque,
+	    .base = base,
+	    .len = len,
+	    .name = name,
+	    .ops = ops,
+	    .opaque = opaque,
 	};
 	bus->nr++;
 	return 0;

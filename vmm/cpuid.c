@@ -3,13 +3,13 @@
 
 #include <linux/kvm.h>
 
-#define CPUID1_ECX_X2APIC (1U << 21)
+#define CPUID1_ECX_X2APIC	(1U << 21)
 #define CPUID1_ECX_TSC_DEADLINE (1U << 24)
-#define CPUID1_ECX_HYPERVISOR (1U << 31)
-#define CPUID1_EDX_HTT (1U << 28)
+#define CPUID1_ECX_HYPERVISOR	(1U << 31)
+#define CPUID1_EDX_HTT		(1U << 28)
 
 /* Extended topology level types (leaves 0xB and 0x1F, ECX[15:8]). */
-#define TOPO_LEVEL_SMT 1
+#define TOPO_LEVEL_SMT	1
 #define TOPO_LEVEL_CORE 2
 
 unsigned int cpuid_id_bits(unsigned int n)
@@ -53,8 +53,8 @@ void cpuid_patch(struct kvm_cpuid2 *cpuid, const struct cpuid_topology *t)
 		switch (e->function) {
 		case 1:
 			/* EBX[31:24] initial APIC ID, [23:16] logical processors per package */
-			e->ebx = (e->ebx & 0xffff) | (t->apic_id << 24) |
-				 ((1U << bits) & 0xff) << 16;
+			e->ebx =
+			    (e->ebx & 0xffff) | (t->apic_id << 24) | ((1U << bits) & 0xff) << 16;
 			if (t->nr_vcpus > 1)
 				e->edx |= CPUID1_EDX_HTT;
 			else
@@ -82,7 +82,7 @@ void cpuid_patch(struct kvm_cpuid2 *cpuid, const struct cpuid_topology *t)
 		case 0x8000001e:
 			e->eax = t->apic_id;
 			e->ebx = t->apic_id & 0xff; /* compute unit id; one thread per unit */
-			e->ecx = 0;                 /* node 0 */
+			e->ecx = 0;		    /* node 0 */
 			break;
 		default:
 			break;

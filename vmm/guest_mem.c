@@ -90,8 +90,8 @@ int guest_mem_init(struct guest_mem *mem, uint64_t size)
 	 * page faults per Linux boot).
 	 */
 	reserve_len = size + HUGE_2M;
-	reserve = mmap(NULL, reserve_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	reserve =
+	    mmap(NULL, reserve_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (reserve == MAP_FAILED) {
 		int err = -errno;
 
@@ -100,8 +100,8 @@ int guest_mem_init(struct guest_mem *mem, uint64_t size)
 	}
 	aligned = (uint8_t *)(((uintptr_t)reserve + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1));
 	if (mmap(aligned, size, PROT_READ | PROT_WRITE,
-		 fd >= 0 ? MAP_SHARED | MAP_FIXED : MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
-							    MAP_NORESERVE,
+		 fd >= 0 ? MAP_SHARED | MAP_FIXED
+			 : MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
 		 fd, 0) == MAP_FAILED) {
 		int err = -errno;
 

@@ -12,8 +12,8 @@
 #include <stdint.h>
 
 /* RAM above this address is moved above 4 GiB to leave room for PCI MMIO. */
-#define GUEST_MEM_LOW_LIMIT 0xc0000000ULL
-#define GUEST_MEM_HIGH_BASE 0x100000000ULL
+#define GUEST_MEM_LOW_LIMIT   0xc0000000ULL
+#define GUEST_MEM_HIGH_BASE   0x100000000ULL
 #define GUEST_MEM_MAX_REGIONS 2
 
 struct guest_mem_region {
@@ -25,10 +25,10 @@ struct guest_mem_region {
 struct guest_mem {
 	struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
 	unsigned int nr_regions;
-	uint64_t size;    /* total RAM bytes */
-	uint8_t *map;     /* the whole mapping (2 MiB aligned) */
-	size_t map_len;   /* bytes mapped, including alignment slack */
-	int memfd;        /* -1 when RAM is anonymous memory (host without shmem THP) */
+	uint64_t size;	/* total RAM bytes */
+	uint8_t *map;	/* the whole mapping (2 MiB aligned) */
+	size_t map_len; /* bytes mapped, including alignment slack */
+	int memfd;	/* -1 when RAM is anonymous memory (host without shmem THP) */
 };
 
 /*

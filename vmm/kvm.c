@@ -17,18 +17,18 @@ struct required_cap {
 
 /* Everything the VM set-up and the hot path depend on. */
 static const struct required_cap required_caps[] = {
-	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
-	{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
-	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
-	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
-	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
-	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
-	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
-	{ KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR" },
-	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
-	{ KVM_CAP_GET_TSC_KHZ, "KVM_CAP_GET_TSC_KHZ" },
-	{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
+    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
+    {KVM_CAP_PIT2, "KVM_CAP_PIT2"},
+    {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},
+    {KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
+    {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
+    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+    {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
+    {KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR"},
+    {KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"},
+    {KVM_CAP_GET_TSC_KHZ, "KVM_CAP_GET_TSC_KHZ"},
+    {KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"},
 };
 
 int kvm_check_cap(const struct kvm *kvm, int cap)
@@ -42,8 +42,7 @@ static int kvm_get_supported_cpuid(struct kvm *kvm)
 {
 	/* Grow until KVM stops saying E2BIG. */
 	for (unsigned int n = 64; n <= 4096; n *= 2) {
-		struct kvm_cpuid2 *c =
-			calloc(1, sizeof(*c) + n * sizeof(struct kvm_cpuid_entry2));
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(struct kvm_cpuid_entry2));
 
 		if (!c)
 			return -ENOMEM;
@@ -69,8 +68,9 @@ int kvm_open(struct kvm *kvm, const char *path, const char **why)
 	if (kvm->fd < 0) {
 		r = -errno;
 		snprintf(msg, sizeof(msg), "cannot open %s: %s%s", path, strerror(errno),
-			 errno == ENOENT ? " (is the kvm module loaded?)"
-			 : errno == EACCES ? " (are you root or in the kvm group?)" : "");
+			 errno == ENOENT   ? " (is the kvm module loaded?)"
+			 : errno == EACCES ? " (are you root or in the kvm group?)"
+					   : "");
 		*why = msg;
 		return r;
 	}

@@ -11,7 +11,7 @@ struct kvm_cpuid2;
 
 struct kvm {
 	int fd;
-	size_t run_size;                  /* mmap size of struct kvm_run */
+	size_t run_size; /* mmap size of struct kvm_run */
 	struct kvm_cpuid2 *supported_cpuid;
 	/* optional capabilities, probed once */
 	bool has_stats_fd;

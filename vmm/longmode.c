@@ -6,15 +6,15 @@
 
 #include "vmm/guest_mem.h"
 
-#define PTE_P 0x1ULL
+#define PTE_P  0x1ULL
 #define PTE_RW 0x2ULL
 #define PTE_PS 0x80ULL
 
 static const uint64_t boot_gdt[] = {
-	0,                     /* null */
-	0,                     /* unused: Linux wants CS at 0x10 */
-	0x00af9b000000ffffULL, /* 0x10: code, 64-bit, DPL0 */
-	0x00cf93000000ffffULL, /* 0x18: data, flat 4 GiB, DPL0 */
+    0,			   /* null */
+    0,			   /* unused: Linux wants CS at 0x10 */
+    0x00af9b000000ffffULL, /* 0x10: code, 64-bit, DPL0 */
+    0x00cf93000000ffffULL, /* 0x18: data, flat 4 GiB, DPL0 */
 };
 
 uint64_t boot_gdt_entry(unsigned int selector)

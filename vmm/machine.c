@@ -50,25 +50,25 @@ static int attach_fail(const char **why, const char *dev, int r)
 int machine_init(struct machine *m, struct vm *vm, int console_fd, const char **why)
 {
 	struct acpi_config acpi = {
-		.nr_cpus = vm->nr_vcpus,
-		.ioapic_addr = MACHINE_IOAPIC_ADDR,
-		.lapic_addr = MACHINE_LAPIC_ADDR,
-		.pm1a_evt_port = MACHINE_PM1A_EVT,
-		.pm1a_cnt_port = MACHINE_PM1A_CNT,
-		.sci_irq = MACHINE_SCI_IRQ,
-		/* KVM routes the PIT to IOAPIC pin 0 by default: describe it as it is */
-		.no_irq0_override = true,
-		.pvpanic_port = MACHINE_PVPANIC_PORT,
-		.pci_mmio_base = MACHINE_PCI_MMIO_BASE,
-		.pci_mmio_size = MACHINE_PCI_MMIO_SIZE,
+	    .nr_cpus = vm->nr_vcpus,
+	    .ioapic_addr = MACHINE_IOAPIC_ADDR,
+	    .lapic_addr = MACHINE_LAPIC_ADDR,
+	    .pm1a_evt_port = MACHINE_PM1A_EVT,
+	    .pm1a_cnt_port = MACHINE_PM1A_CNT,
+	    .sci_irq = MACHINE_SCI_IRQ,
+	    /* KVM routes the PIT to IOAPIC pin 0 by default: describe it as it is */
+	    .no_irq0_override = true,
+	    .pvpanic_port = MACHINE_PVPANIC_PORT,
+	    .pci_mmio_base = MACHINE_PCI_MMIO_BASE,
+	    .pci_mmio_size = MACHINE_PCI_MMIO_SIZE,
 	};
-	struct serial_sink sink = { .out = stdout_sink };
+	struct serial_sink sink = {.out = stdout_sink};
 	int r;
 
 	memset(m, 0, sizeof(*m));
 	m->vm = vm;
-	m->irq = (struct dev_irq){ .set_level = machine_irq, .ctx = vm };
-	m->stop = (struct dev_stop){ .request = machine_stop, .ctx = vm };
+	m->irq = (struct dev_irq){.set_level = machine_irq, .ctx = vm};
+	m->stop = (struct dev_stop){.request = machine_stop, .ctx = vm};
 
 	if ((r = serial_init(&m->com1, &m->irq, MACHINE_COM1_IRQ, &sink)) < 0 ||
 	    (r = serial_attach(&m->com1, &vm->pio, SERIAL_COM1_BASE)) < 0)
@@ -100,8 +100,7 @@ int machine_init(struct machine *m, struct vm *vm, int console_fd, const char **
 		*why = machine_why;
 		return r;
 	}
-	if (console_fd >= 0 &&
-	    (r = console_init(&m->console, &m->com1, &m->stop, console_fd)) < 0)
+	if (console_fd >= 0 && (r = console_init(&m->console, &m->com1, &m->stop, console_fd)) < 0)
 		return attach_fail(why, "the console", r);
 	m->console_started = false;
 	return 0;

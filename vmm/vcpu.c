@@ -58,9 +58,9 @@ int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id)
 	if (!cpuid)
 		return -ENOMEM;
 	memcpy(cpuid, vm->kvm.supported_cpuid, cpuid_len);
-	cpuid_patch(cpuid, &(struct cpuid_topology){ .apic_id = id,
-						      .nr_vcpus = vm->nr_vcpus,
-						      .tsc_deadline = vm->kvm.has_tsc_deadline });
+	cpuid_patch(cpuid, &(struct cpuid_topology){.apic_id = id,
+						    .nr_vcpus = vm->nr_vcpus,
+						    .tsc_deadline = vm->kvm.has_tsc_deadline});
 	r = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid);
 	free(cpuid);
 	if (r < 0)
@@ -100,16 +100,16 @@ static void set_segment(struct kvm_segment *s, unsigned int selector)
 	uint64_t d = boot_gdt_entry(selector);
 
 	*s = (struct kvm_segment){
-		.base = 0,
-		.limit = 0xffffffff,
-		.selector = (uint16_t)selector,
-		.type = (d >> 40) & 0xf,
-		.present = (d >> 47) & 1,
-		.dpl = (d >> 45) & 3,
-		.db = (d >> 54) & 1,
-		.s = (d >> 44) & 1,
-		.l = (d >> 53) & 1,
-		.g = (d >> 55) & 1,
+	    .base = 0,
+	    .limit = 0xffffffff,
+	    .selector = (uint16_t)selector,
+	    .type = (d >> 40) & 0xf,
+	    .present = (d >> 47) & 1,
+	    .dpl = (d >> 45) & 3,
+	    .db = (d >> 54) & 1,
+	    .s = (d >> 44) & 1,
+	    .l = (d >> 53) & 1,
+	    .g = (d >> 55) & 1,
 	};
 }
 
@@ -117,7 +117,7 @@ int vcpu_set_long_mode(struct vcpu *vcpu, uint64_t rip, uint64_t rsi, uint64_t r
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
-	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_RUNNABLE};
 
 	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
@@ -150,7 +150,7 @@ int vcpu_set_long_mode(struct vcpu *vcpu, uint64_t rip, uint64_t rsi, uint64_t r
 /* What a handler tells the run loop. */
 enum exit_action {
 	EXIT_CONTINUE = 0, /* re-enter the guest */
-	EXIT_STOP,         /* leave the loop: the VM is stopping or this vCPU is done */
+	EXIT_STOP,	   /* leave the loop: the VM is stopping or this vCPU is done */
 };
 
 typedef enum exit_action (*exit_handler_fn)(struct vcpu *vcpu, struct exit_key *key);
@@ -212,7 +212,8 @@ static enum exit_action handle_mmio(struct vcpu *vcpu, struct exit_key *key)
 	key->dev = d ? d->name : NULL;
 	if (run->mmio.is_write) {
 		if (d && d->ops->write)
-			d->ops->write(d->opaque, run->mmio.phys_addr - d->base, run->mmio.data, len);
+			d->ops->write(d->opaque, run->mmio.phys_addr - d->base, run->mmio.data,
+				      len);
 	} else if (d && d->ops->read) {
 		d->ops->read(d->opaque, run->mmio.phys_addr - d->base, run->mmio.data, len);
 	} else {
@@ -243,7 +244,8 @@ static enum exit_action handle_wrmsr(struct vcpu *vcpu, struct exit_key *key)
 	key->dir = EXIT_DIR_WRITE;
 	key->addr = run->msr.index;
 	key->dev = "msr";
-	run->msr.error = !ops->write || ops->write(ops->opaque, vcpu, run->msr.index, run->msr.data);
+	run->msr.error =
+	    !ops->write || ops->write(ops->opaque, vcpu, run->msr.index, run->msr.data);
 	return vm_stopping(vcpu->vm) ? EXIT_STOP : EXIT_CONTINUE;
 }
 
@@ -259,8 +261,8 @@ static enum exit_action handle_shutdown(struct vcpu *vcpu, struct exit_key *key)
 	char why[128];
 
 	(void)key;
-	snprintf(why, sizeof(why), "vCPU %u: guest triple fault (shutdown) at RIP 0x%llx",
-		 vcpu->id, (unsigned long long)vcpu_rip(vcpu));
+	snprintf(why, sizeof(why), "vCPU %u: guest triple fault (shutdown) at RIP 0x%llx", vcpu->id,
+		 (unsigned long long)vcpu_rip(vcpu));
 	vm_request_stop(vcpu->vm, VM_EXIT_GUEST_CRASH, why);
 	return EXIT_STOP;
 }
@@ -322,8 +324,7 @@ static enum exit_action handle_unexpected(struct vcpu *vcpu, struct exit_key *ke
 {
 	char why[96];
 
-	snprintf(why, sizeof(why), "vCPU %u: unexpected KVM exit reason %u", vcpu->id,
-		 key->reason);
+	snprintf(why, sizeof(why), "vCPU %u: unexpected KVM exit reason %u", vcpu->id, key->reason);
 	vm_request_stop(vcpu->vm, VM_EXIT_VMM_ERROR, why);
 	return EXIT_STOP;
 }
@@ -335,17 +336,17 @@ static enum exit_action handle_ignore(struct vcpu *vcpu, struct exit_key *key)
 }
 
 static const exit_handler_fn exit_handlers[] = {
-	[KVM_EXIT_IO] = handle_io,
-	[KVM_EXIT_MMIO] = handle_mmio,
-	[KVM_EXIT_X86_RDMSR] = handle_rdmsr,
-	[KVM_EXIT_X86_WRMSR] = handle_wrmsr,
-	[KVM_EXIT_HLT] = handle_hlt,
-	[KVM_EXIT_SHUTDOWN] = handle_shutdown,
-	[KVM_EXIT_FAIL_ENTRY] = handle_fail_entry,
-	[KVM_EXIT_INTERNAL_ERROR] = handle_internal_error,
-	[KVM_EXIT_SYSTEM_EVENT] = handle_system_event,
-	[KVM_EXIT_INTR] = handle_ignore,
-	[KVM_EXIT_IRQ_WINDOW_OPEN] = handle_ignore,
+    [KVM_EXIT_IO] = handle_io,
+    [KVM_EXIT_MMIO] = handle_mmio,
+    [KVM_EXIT_X86_RDMSR] = handle_rdmsr,
+    [KVM_EXIT_X86_WRMSR] = handle_wrmsr,
+    [KVM_EXIT_HLT] = handle_hlt,
+    [KVM_EXIT_SHUTDOWN] = handle_shutdown,
+    [KVM_EXIT_FAIL_ENTRY] = handle_fail_entry,
+    [KVM_EXIT_INTERNAL_ERROR] = handle_internal_error,
+    [KVM_EXIT_SYSTEM_EVENT] = handle_system_event,
+    [KVM_EXIT_INTR] = handle_ignore,
+    [KVM_EXIT_IRQ_WINDOW_OPEN] = handle_ignore,
 };
 
 static void vcpu_stats_snapshot(struct vcpu *vcpu, uint64_t *values)
@@ -366,7 +367,7 @@ static void vcpu_run_floor(struct vcpu *vcpu)
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0)
 			continue;
 		if (run->exit_reason == KVM_EXIT_IO && run->io.port == vcpu->floor_pass_port) {
-			struct exit_key key = { .reason = KVM_EXIT_IO };
+			struct exit_key key = {.reason = KVM_EXIT_IO};
 
 			handle_io(vcpu, &key);
 			vcpu->user_exits++;
@@ -412,10 +413,10 @@ static void *vcpu_thread(void *arg)
 			vm_request_stop(vcpu->vm, VM_EXIT_VMM_ERROR, why);
 			break;
 		}
-		key = (struct exit_key){ .reason = run->exit_reason };
+		key = (struct exit_key){.reason = run->exit_reason};
 		fn = run->exit_reason < sizeof(exit_handlers) / sizeof(exit_handlers[0])
-			     ? exit_handlers[run->exit_reason]
-			     : NULL;
+			 ? exit_handlers[run->exit_reason]
+			 : NULL;
 		act = (fn ? fn : handle_unexpected)(vcpu, &key);
 		t2 = __rdtsc();
 		vcpu->handle_cycles += t2 - t1;

@@ -19,15 +19,15 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
-	bool runnable_at_start;  /* APs of a Linux guest wait for INIT/SIPI instead */
-	volatile bool parked;     /* this vCPU finished its work; its thread ends */
+	bool runnable_at_start; /* APs of a Linux guest wait for INIT/SIPI instead */
+	volatile bool parked;	/* this vCPU finished its work; its thread ends */
 
-	struct exit_stats *exits;  /* written only by this vCPU's thread */
-	uint64_t user_exits;       /* exits that reached userspace */
-	struct kvm_stats *stats;   /* KVM's per-vCPU binary stats, may be NULL */
+	struct exit_stats *exits; /* written only by this vCPU's thread */
+	uint64_t user_exits;	  /* exits that reached userspace */
+	struct kvm_stats *stats;  /* KVM's per-vCPU binary stats, may be NULL */
 	uint64_t *stats_start, *stats_end;
-	uint64_t guest_cycles;     /* TSC cycles spent inside KVM_RUN */
-	uint64_t handle_cycles;    /* TSC cycles spent handling exits */
+	uint64_t guest_cycles;	/* TSC cycles spent inside KVM_RUN */
+	uint64_t handle_cycles; /* TSC cycles spent handling exits */
 
 	/*
 	 * Floor mode, for the exit-floor benchmark: while set, the vCPU runs a

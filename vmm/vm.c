@@ -20,7 +20,7 @@
 #include "vmm/vcpu.h"
 
 /* Addresses KVM needs for its real-mode helpers, just below the IOAPIC/BIOS area. */
-#define KVM_TSS_ADDR 0xfffbd000ULL
+#define KVM_TSS_ADDR	      0xfffbd000ULL
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
 
 static char vm_why[256];
@@ -36,10 +36,10 @@ static int vm_add_memory(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->mem.nr_regions; i++) {
 		struct kvm_userspace_memory_region r = {
-			.slot = i,
-			.guest_phys_addr = vm->mem.regions[i].gpa,
-			.memory_size = vm->mem.regions[i].size,
-			.userspace_addr = (uintptr_t)vm->mem.regions[i].hva,
+		    .slot = i,
+		    .guest_phys_addr = vm->mem.regions[i].gpa,
+		    .memory_size = vm->mem.regions[i].size,
+		    .userspace_addr = (uintptr_t)vm->mem.regions[i].hva,
 		};
 
 		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
@@ -67,7 +67,7 @@ static uint64_t measure_tsc_khz(void)
 
 int vm_create(struct vm *vm, const struct vm_config *cfg, const char **why)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	uint64_t map_addr = KVM_IDENTITY_MAP_ADDR;
 	int r;
 
@@ -166,9 +166,9 @@ void vm_destroy(struct vm *vm)
 
 int vm_set_msr_ops(struct vm *vm, const struct vm_msr_ops *ops, const char **why)
 {
-	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR,
-				      .args[0] = KVM_MSR_EXIT_REASON_FILTER };
-	struct kvm_msr_filter filter = { .flags = KVM_MSR_FILTER_DEFAULT_ALLOW };
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_X86_USER_SPACE_MSR,
+				     .args[0] = KVM_MSR_EXIT_REASON_FILTER};
+	struct kvm_msr_filter filter = {.flags = KVM_MSR_FILTER_DEFAULT_ALLOW};
 	/* One deny bit per listed MSR: a range of one MSR whose bitmap bit is 0. */
 	static uint8_t deny[KVM_MSR_FILTER_MAX_RANGES];
 
@@ -185,10 +185,10 @@ int vm_set_msr_ops(struct vm *vm, const struct vm_msr_ops *ops, const char **why
 	for (unsigned int i = 0; i < ops->nr_indices; i++) {
 		deny[i] = 0;
 		filter.ranges[i] = (struct kvm_msr_filter_range){
-			.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
-			.nmsrs = 1,
-			.base = ops->indices[i],
-			.bitmap = &deny[i],
+		    .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+		    .nmsrs = 1,
+		    .base = ops->indices[i],
+		    .bitmap = &deny[i],
 		};
 	}
 	if (ioctl(vm->fd, KVM_X86_SET_MSR_FILTER, &filter) < 0)
@@ -220,7 +220,7 @@ void vm_request_stop(struct vm *vm, int exit_code, const char *why)
 
 int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
 {
-	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+	struct kvm_irq_level irq = {.irq = gsi, .level = level};
 
 	return ioctl(vm->fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
 }
@@ -228,10 +228,10 @@ int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
 int vm_add_ioeventfd(struct vm *vm, bool pio, uint64_t addr, unsigned int len, int efd)
 {
 	struct kvm_ioeventfd io = {
-		.addr = addr,
-		.len = len,
-		.fd = efd,
-		.flags = pio ? KVM_IOEVENTFD_FLAG_PIO : 0,
+	    .addr = addr,
+	    .len = len,
+	    .fd = efd,
+	    .flags = pio ? KVM_IOEVENTFD_FLAG_PIO : 0,
 	};
 
 	return ioctl(vm->fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
@@ -244,7 +244,7 @@ static void kick_signal_handler(int sig)
 
 int vm_run(struct vm *vm)
 {
-	struct sigaction sa = { .sa_handler = kick_signal_handler };
+	struct sigaction sa = {.sa_handler = kick_signal_handler};
 	sigset_t stop_sigs, old;
 	struct pollfd pfd[2];
 	int sfd, r;
@@ -271,8 +271,8 @@ int vm_run(struct vm *vm)
 		}
 	}
 
-	pfd[0] = (struct pollfd){ .fd = vm->stop_eventfd, .events = POLLIN };
-	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	pfd[0] = (struct pollfd){.fd = vm->stop_eventfd, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
 	while (!vm_stopping(vm)) {
 		if (poll(pfd, sfd >= 0 ? 2 : 1, -1) > 0 && sfd >= 0 && (pfd[1].revents & POLLIN)) {
 			struct signalfd_siginfo si;

@@ -24,8 +24,8 @@ struct kvm_stats;
 /* Exit codes nestvmm returns that are not the guest's own. */
 enum vm_exit_code {
 	VM_EXIT_OK = 0,
-	VM_EXIT_VMM_ERROR = 1,   /* set-up failed, or the VMM hit an error */
-	VM_EXIT_USAGE = 2,       /* bad command line */
+	VM_EXIT_VMM_ERROR = 1,	 /* set-up failed, or the VMM hit an error */
+	VM_EXIT_USAGE = 2,	 /* bad command line */
 	VM_EXIT_GUEST_CRASH = 3, /* triple fault, internal error, guest-reported fault */
 };
 
@@ -42,8 +42,8 @@ struct vm_msr_ops {
 struct vm_config {
 	uint64_t mem_size;
 	unsigned int nr_vcpus;
-	bool stats;               /* collect exit statistics */
-	const char *kvm_path;     /* default /dev/kvm */
+	bool stats;	      /* collect exit statistics */
+	const char *kvm_path; /* default /dev/kvm */
 };
 
 struct vm {
@@ -63,8 +63,8 @@ struct vm {
 	pthread_mutex_t stop_lock;
 	int exit_code;
 	char stop_why[256];
-	int stop_eventfd;         /* written once when a stop is requested */
-	atomic_uint nr_parked;    /* vCPUs that finished; when all have, the VM stops */
+	int stop_eventfd;      /* written once when a stop is requested */
+	atomic_uint nr_parked; /* vCPUs that finished; when all have, the VM stops */
 
 	uint64_t run_start_tsc, run_end_tsc;
 	struct kvm_stats *vm_stats;

@@ -111,7 +111,7 @@ static void test_every_workload_reports_sanely(void **state)
 
 static void test_guest_fault_is_reported(void **state)
 {
-	const uint32_t ids[] = { BENCH_W_CPUID, BENCH_W_FAULT, BENCH_W_PIO };
+	const uint32_t ids[] = {BENCH_W_CPUID, BENCH_W_FAULT, BENCH_W_PIO};
 
 	(void)state;
 	run_list(ids, 3, 1);
@@ -120,7 +120,8 @@ static void test_guest_fault_is_reported(void **state)
 	assert_int_equal(out.fault.vector, 6); /* #UD from UD2 */
 	assert_int_equal(out.fault.workload, BENCH_W_FAULT);
 	/* The RIP is the guest's own code, at CPL3. */
-	assert_true(out.fault.rip >= BENCH_LOAD_ADDR && out.fault.rip < BENCH_LOAD_ADDR + BENCH_IMAGE_MAX);
+	assert_true(out.fault.rip >= BENCH_LOAD_ADDR &&
+		    out.fault.rip < BENCH_LOAD_ADDR + BENCH_IMAGE_MAX);
 	assert_int_equal(out.fault.cs & 3, 3);
 	assert_non_null(strstr(out.stop_why, "#UD"));
 	/* What ran before the fault still reported; what comes after never ran. */
@@ -130,7 +131,7 @@ static void test_guest_fault_is_reported(void **state)
 
 static void test_two_vcpus_each_run_the_list(void **state)
 {
-	const uint32_t ids[] = { BENCH_W_CPUID, BENCH_W_PIO, BENCH_W_FIB };
+	const uint32_t ids[] = {BENCH_W_CPUID, BENCH_W_PIO, BENCH_W_FIB};
 
 	(void)state;
 	run_list(ids, 3, 2);
@@ -146,9 +147,9 @@ static void test_two_vcpus_each_run_the_list(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_workload_reports_sanely),
-		cmocka_unit_test(test_guest_fault_is_reported),
-		cmocka_unit_test(test_two_vcpus_each_run_the_list),
+	    cmocka_unit_test(test_every_workload_reports_sanely),
+	    cmocka_unit_test(test_guest_fault_is_reported),
+	    cmocka_unit_test(test_two_vcpus_each_run_the_list),
 	};
 
 	skip_without_kvm();

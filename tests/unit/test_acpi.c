@@ -359,7 +359,8 @@ static void test_no_irq0_override_and_pm_timer(void **state)
 static void test_pvpanic_device(void **state)
 {
 	/* Name(_HID, "QEMU0001") then, in _CRS, an IO descriptor for port 0x505, 1 byte. */
-	static const uint8_t hid[] = {0x08, '_', 'H', 'I', 'D', 0x0d, 'Q', 'E', 'M', 'U', '0', '0', '0', '1', 0};
+	static const uint8_t hid[] = {0x08, '_', 'H', 'I', 'D', 0x0d, 'Q', 'E',
+				      'M',  'U', '0', '0', '0', '1',  0};
 	static const uint8_t io505[] = {0x47, 0x01, 0x05, 0x05, 0x05, 0x05, 0x01, 0x01};
 	struct acpi_config c = default_config(2);
 	struct tables t;
@@ -422,9 +423,8 @@ static void test_no_bios_area(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_1_cpu),	   T(test_2_cpus),
-	    T(test_64_cpus),	   T(test_max_cpus),
-	    T(test_too_many_cpus), T(test_no_irq0_override_and_pm_timer),
+	    T(test_1_cpu),	    T(test_2_cpus),	   T(test_64_cpus),
+	    T(test_max_cpus),	    T(test_too_many_cpus), T(test_no_irq0_override_and_pm_timer),
 	    T(test_pvpanic_device), T(test_bad_config),	   cmocka_unit_test(test_no_bios_area),
 	};
 

@@ -56,7 +56,7 @@ static void test_crash_loaded_and_bad_writes_do_not_stop(void **state)
 	assert_int_equal(fs.count, 0);
 	assert_int_equal(p.events, PVPANIC_CRASH_LOADED);
 	pvpanic_write(&p, 0, &wide, 4); /* not a byte: ignored */
-	pvpanic_write(&p, 1, &v, 1);    /* past the port: ignored */
+	pvpanic_write(&p, 1, &v, 1);	/* past the port: ignored */
 	assert_int_equal(fs.count, 0);
 }
 
@@ -80,10 +80,10 @@ static void test_attach_claims_one_port(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_read_reports_supported_events),
-		cmocka_unit_test(test_panic_stops_with_crash_code),
-		cmocka_unit_test(test_crash_loaded_and_bad_writes_do_not_stop),
-		cmocka_unit_test(test_attach_claims_one_port),
+	    cmocka_unit_test(test_read_reports_supported_events),
+	    cmocka_unit_test(test_panic_stops_with_crash_code),
+	    cmocka_unit_test(test_crash_loaded_and_bad_writes_do_not_stop),
+	    cmocka_unit_test(test_attach_claims_one_port),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
