@@ -114,6 +114,32 @@ expect_error 1 /nonexistent bench --kvm /nonexistent
 expect_error 1 /nonexistent/dir/kvm bench --kvm /nonexistent/dir/kvm
 expect_error 1 /dev/null bench --kvm /dev/null
 
+# nestvmm run: usage errors need no /dev/kvm.
+expect_error 2 -k run
+expect_error 2 65 run -k /x --cpus 65
+expect_error 2 1M run -k /x --mem 1M
+expect_error 2 --cmdline run -k /x -p "$(head -c 5000 /dev/zero | tr '\0' a)"
+expect_error 1 /nonexistent/vmlinuz run -k /nonexistent/vmlinuz
+: >"$tmp/empty"
+expect_error 1 "is empty" run -k "$tmp/empty"
+expect_error 1 "not a regular file" run -k /dev/null
+printf 'not a kernel\n' >"$tmp/text"
+expect_error 1 /nonexistent/initrd run -k "$tmp/text" -i /nonexistent/initrd
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	# Bad kernels are refused by the loader, with one line and no VM left behind.
+	expect_error 1 "not a Linux bzImage" run -k "$tmp/text"
+	# A setup header that promises 30 setup sectors in a 1 KiB file.
+	python3 -c '
+import sys
+b = bytearray(1024)
+b[0x1f1] = 30
+b[0x1fe:0x200] = b"\x55\xaa"
+b[0x202:0x206] = b"HdrS"
+b[0x206:0x208] = (0x20f).to_bytes(2, "little")
+sys.stdout.buffer.write(b)' >"$tmp/truncated"
+	expect_error 1 truncated run -k "$tmp/truncated"
+fi
+
 # Help, list and version succeed quietly on stdout.
 expect_ok help
 grep -q usage "$tmp/out" || fail "help: no usage line"
