@@ -38,6 +38,7 @@
 #define BENCH_SWEEP_SIZE (8192ull * 4096ull) /* 32 MiB, as in the VMware study */
 #define BENCH_SWEEP_VA_4K 0x40000000ull /* alias of the array mapped with 4 KiB pages */
 #define BENCH_MIN_MEM (128ull << 20)   /* RAM the layout above needs */
+#define BENCH_GUEST_STACKS 0x400000ull /* the guest's stacks, 64 KiB per vCPU: keep free */
 
 static inline uint64_t bench_report_addr(uint32_t cpu)
 {
@@ -92,6 +93,13 @@ enum bench_report_kind {
 	BENCH_REPORT_FAULT,     /* an exception reached the IDT: vector, error, rip, cr2 */
 	BENCH_REPORT_DONE,      /* every workload ran on this vCPU; it stops */
 };
+
+/*
+ * FAULT vector when the guest rejects struct bench_params itself (bad
+ * magic, version, mem_size or nr_workloads: error 0; unknown workload at
+ * index k: error BENCH_MAX_WORKLOADS + k). Exceptions use vectors 0-31.
+ */
+#define BENCH_FAULT_BAD_PARAMS 0x100
 
 struct bench_report {
 	uint32_t kind;     /* enum bench_report_kind, equals the doorbell value */
