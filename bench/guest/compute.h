@@ -25,6 +25,14 @@ uint64_t bench_fib(uint32_t n);
 void bench_memsweep(volatile uint8_t *large, uint64_t start, uint64_t count);
 
 /*
+ * Touches (reads and writes back) every 4 KiB page of large[] once, so that
+ * the timed sweeps that follow measure the steady state and not the first
+ * touch of each page (a page fault, a shadow page table fill under a
+ * page-table based hypervisor). Leaves the contents as they were.
+ */
+void bench_memsweep_warm(volatile uint8_t *large);
+
+/*
  * iters iterations of bench_countprimes(BENCH_COUNTPRIMES_LIMIT) and of
  * bench_fib(BENCH_FIB_N): every iteration really runs (the argument is
  * opaque to the compiler). Returns the last iteration's result, 0 if none.

@@ -106,6 +106,21 @@ static void test_memsweep_chunks_match_reference(void **state)
 	free(want);
 }
 
+static void test_memsweep_warm_keeps_contents(void **state)
+{
+	uint8_t *large = malloc(BENCH_SWEEP_SIZE), *copy = malloc(BENCH_SWEEP_SIZE);
+
+	(void)state;
+	assert_non_null(large);
+	assert_non_null(copy);
+	for (uint64_t i = 0; i < BENCH_SWEEP_SIZE; i++)
+		large[i] = copy[i] = (uint8_t)(i * 13 + 5);
+	bench_memsweep_warm(large);
+	assert_memory_equal(large, copy, BENCH_SWEEP_SIZE);
+	free(large);
+	free(copy);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -113,6 +128,7 @@ int main(void)
 	    cmocka_unit_test(test_fib_matches_iterative),
 	    cmocka_unit_test(test_loops_return_last_iteration),
 	    cmocka_unit_test(test_memsweep_chunks_match_reference),
+	    cmocka_unit_test(test_memsweep_warm_keeps_contents),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
