@@ -23,6 +23,7 @@ _Static_assert(G_MSR_USER == BENCH_MSR_USER, "layout.h out of date");
 _Static_assert(G_SWEEP_PHYS == BENCH_SWEEP_PHYS, "layout.h out of date");
 _Static_assert(G_SWEEP_SIZE == BENCH_SWEEP_SIZE, "layout.h out of date");
 _Static_assert(G_SWEEP_VA_4K == BENCH_SWEEP_VA_4K, "layout.h out of date");
+_Static_assert(G_STACK_BASE == BENCH_GUEST_STACKS, "layout.h out of date");
 _Static_assert(G_STACK_BASE + (G_MAX_CPUS << G_STACK_SHIFT) <= BENCH_SWEEP_PHYS, "stacks");
 _Static_assert(BENCH_LOAD_ADDR + BENCH_IMAGE_MAX <= G_STACK_BASE, "stacks overlap the image");
 _Static_assert(offsetof(struct bench_report, kind) == G_REP_KIND, "report layout");
