@@ -44,6 +44,12 @@ void bench_memsweep(volatile uint8_t *large, uint64_t start, uint64_t count)
 		large[(4096 * i + i) & mask] = 1 + large[i & mask];
 }
 
+void bench_memsweep_warm(volatile uint8_t *large)
+{
+	for (uint64_t off = 0; off < BENCH_SWEEP_SIZE; off += 4096)
+		large[off] = large[off];
+}
+
 uint64_t bench_countprimes_loop(uint64_t iters)
 {
 	uint64_t last = 0;

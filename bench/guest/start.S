@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The bench guest's CPL0 part: entry, the static GDT/TSS/IDT, the exception
- * stubs and the SYSCALL handler. CPL0 is emulated instruction by instruction
- * on some hosts (~1 us each), so every table is built by the assembler at a
- * fixed offset from _start and the entry path only loads them (~40
- * instructions), then drops to CPL3 where the workloads run.
+ * stubs, the SYSCALL handler and the INT3 "kcall" handler (layout.h says
+ * why both). CPL0 is emulated instruction by instruction on some hosts (~1
+ * us each), so every table is built by the assembler at a fixed offset from
+ * _start and the entry path only loads them (43 instructions), then drops
+ * to CPL3 where the workloads run. A vCPU index >= G_MAX_CPUS has no
+ * mailbox: that vCPU halts without a report.
  */
 #include "layout.h"
 

@@ -2,8 +2,9 @@
 /*
  * The bench guest's CPL3 part: runs the workload list of struct
  * bench_params and reports each run through the vCPU's mailbox. start.S
- * enters bench_user_main() with IRETQ once CPL0 is set up; IOPL is 3 so the
- * doorbell OUT works from here.
+ * enters bench_user_main() with IRETQ once CPL0 is set up, with IOPL 3 so
+ * that the doorbell OUT works from here; where the host does not honour
+ * IOPL, CPL0 rings it (and runs the PIO loops) on our behalf.
  */
 #include <stddef.h>
 
@@ -22,6 +23,7 @@ _Static_assert(G_MSR_USER == BENCH_MSR_USER, "layout.h out of date");
 _Static_assert(G_SWEEP_PHYS == BENCH_SWEEP_PHYS, "layout.h out of date");
 _Static_assert(G_SWEEP_SIZE == BENCH_SWEEP_SIZE, "layout.h out of date");
 _Static_assert(G_SWEEP_VA_4K == BENCH_SWEEP_VA_4K, "layout.h out of date");
+_Static_assert(G_STACK_BASE == BENCH_GUEST_STACKS, "layout.h out of date");
 _Static_assert(G_STACK_BASE + (G_MAX_CPUS << G_STACK_SHIFT) <= BENCH_SWEEP_PHYS, "stacks");
 _Static_assert(BENCH_LOAD_ADDR + BENCH_IMAGE_MAX <= G_STACK_BASE, "stacks overlap the image");
 _Static_assert(offsetof(struct bench_report, kind) == G_REP_KIND, "report layout");
@@ -32,7 +34,7 @@ _Static_assert(offsetof(struct bench_report, cr2) == G_REP_CR2, "report layout")
 _Static_assert(offsetof(struct bench_report, cs) == G_REP_CS, "report layout");
 
 void bench_user_main(uint64_t cpu, const volatile struct bench_params *params)
-	__attribute__((noreturn));
+    __attribute__((noreturn));
 
 struct run_result {
 	uint64_t cycles;
@@ -266,43 +268,55 @@ static void __attribute__((noreturn)) run_fault(void)
 	pause_forever();
 }
 
-static int params_valid(const volatile struct bench_params *params, uint64_t *bad)
+/*
+ * Copies the workload list out of params once it checks out, so that the
+ * VMM's page cannot change it behind the checks. Returns how many there
+ * are, or -1 with *bad set to the FAULT error code.
+ */
+static int params_load(const volatile struct bench_params *params, uint32_t *workloads,
+		       uint64_t *bad)
 {
 	uint32_t n = params->nr_workloads;
 
 	*bad = 0;
 	if (params->magic != BENCH_MAGIC || params->version != BENCH_PROTOCOL_VERSION ||
 	    params->mem_size < BENCH_MIN_MEM || n > BENCH_MAX_WORKLOADS)
-		return 0;
+		return -1;
 	for (uint32_t k = 0; k < n; k++) {
-		uint32_t w = params->workloads[k];
-
-		if (w == BENCH_W_NONE || w >= BENCH_W_COUNT) {
+		workloads[k] = params->workloads[k];
+		if (workloads[k] == BENCH_W_NONE || workloads[k] >= BENCH_W_COUNT) {
 			*bad = BENCH_MAX_WORKLOADS + k;
-			return 0;
+			return -1;
 		}
 	}
-	return 1;
+	return (int)n;
 }
 
 void bench_user_main(uint64_t cpu, const volatile struct bench_params *params)
 {
 	volatile struct bench_report *rep = (volatile struct bench_report *)bench_report_addr(cpu);
+	uint32_t workloads[BENCH_MAX_WORKLOADS];
 	uint64_t bad;
 
 	user_pio = user_pio_allowed();
-	if (!params_valid(params, &bad))
+	int n = params_load(params, workloads, &bad);
+	if (n < 0)
 		guest_fault(rep, BENCH_FAULT_BAD_PARAMS, bad);
 
 	int amd = cpu_is_amd();
-	uint32_t n = params->nr_workloads;
 	uint64_t min_cycles = params->min_cycles;
 	uint64_t start_iters = params->start_iters ? params->start_iters : 1;
 
-	for (uint32_t k = 0; k < n; k++) {
-		uint32_t w = params->workloads[k];
+	for (int k = 0; k < n; k++) {
+		uint32_t w = workloads[k];
 		uint64_t max_iters = params->max_iters[w];
 		uint64_t sweep_start = 0;
+
+		/* Untimed, before the first BEGIN: no run is charged for it. */
+		if (w == BENCH_W_MEMSWEEP_4K)
+			bench_memsweep_warm((volatile uint8_t *)BENCH_SWEEP_VA_4K);
+		else if (w == BENCH_W_MEMSWEEP_2M)
+			bench_memsweep_warm((volatile uint8_t *)BENCH_SWEEP_PHYS);
 
 		for (uint64_t iters = start_iters;; iters *= 2) {
 			struct run_result res = {.cpl = current_cpl()};
@@ -347,7 +361,7 @@ void bench_user_main(uint64_t cpu, const volatile struct bench_params *params)
 			case BENCH_W_MSR_USER:
 				run_msr_user(iters, &res);
 				break;
-			default: /* BENCH_W_FAULT; params_valid() rejected the rest */
+			default: /* BENCH_W_FAULT; params_load() rejected the rest */
 				run_fault();
 			}
 
