@@ -236,7 +236,10 @@ int cmd_run(int argc, char **argv)
 		goto out_machine;
 	}
 	status = vm_run(&vm);
-	machine_destroy(&machine);
+	if (vm.vcpus_abandoned)
+		console_restore_tty(); /* a vCPU may still touch the devices: leave them */
+	else
+		machine_destroy(&machine);
 	if (stats != STATS_OFF && stats_output_print(stderr, &vm, stats) < 0)
 		cli_error("cannot print statistics");
 	if (status != 0)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
 
@@ -463,10 +464,21 @@ void vcpu_kick(struct vcpu *vcpu)
 		pthread_kill(vcpu->thread, SIGUSR1);
 }
 
-void vcpu_join(struct vcpu *vcpu)
+int vcpu_join(struct vcpu *vcpu, unsigned int timeout_ms)
 {
-	if (vcpu->thread_started) {
-		pthread_join(vcpu->thread, NULL);
-		vcpu->thread_started = false;
+	struct timespec deadline;
+
+	if (!vcpu->thread_started)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
 	}
+	if (pthread_timedjoin_np(vcpu->thread, NULL, &deadline) != 0)
+		return -ETIMEDOUT;
+	vcpu->thread_started = false;
+	return 0;
 }

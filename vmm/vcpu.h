@@ -66,6 +66,10 @@ void vcpu_park(struct vcpu *vcpu);
 
 int vcpu_start(struct vcpu *vcpu);
 void vcpu_kick(struct vcpu *vcpu);
-void vcpu_join(struct vcpu *vcpu);
+/*
+ * Wait for the vCPU's thread to end, at most @timeout_ms. -ETIMEDOUT if it is
+ * still inside KVM_RUN (a kick that the kernel never delivered).
+ */
+int vcpu_join(struct vcpu *vcpu, unsigned int timeout_ms);
 
 #endif

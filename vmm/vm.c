@@ -141,6 +141,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const char **why)
 
 void vm_destroy(struct vm *vm)
 {
+	/* A vCPU thread still runs on these: the process is about to exit anyway. */
+	if (vm->vcpus_abandoned)
+		return;
 	if (vm->vcpus) {
 		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 			if (vm->vcpus[i].vm)
@@ -287,8 +290,23 @@ int vm_run(struct vm *vm)
 	}
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		vcpu_join(&vm->vcpus[i]);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		/*
+		 * A vCPU that does not leave KVM_RUN must not keep the process
+		 * alive after a stop (SIGTERM, the guest's power-off): give up
+		 * on it, say so, and leave its resources alone.
+		 */
+		if (vcpu_join(&vm->vcpus[i], VM_STOP_TIMEOUT_MS) < 0) {
+			size_t n = strlen(vm->stop_why);
+
+			snprintf(vm->stop_why + n, sizeof(vm->stop_why) - n,
+				 "%svCPU %u did not stop within %u ms; abandoned", n ? "; " : "", i,
+				 VM_STOP_TIMEOUT_MS);
+			if (vm->exit_code == 0)
+				vm->exit_code = VM_EXIT_VMM_ERROR;
+			vm->vcpus_abandoned = true;
+		}
+	}
 	vm->run_end_tsc = __rdtsc();
 	if (vm->vm_stats)
 		kvm_stats_read(vm->vm_stats, vm->vm_stats_end);

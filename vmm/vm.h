@@ -16,6 +16,8 @@
 #include "vmm/kvm.h"
 
 #define VM_MAX_VCPUS 64
+/* How long a stop waits for each vCPU thread to leave KVM_RUN. */
+#define VM_STOP_TIMEOUT_MS 5000
 
 struct vcpu;
 struct vm;
@@ -64,7 +66,8 @@ struct vm {
 	int exit_code;
 	char stop_why[256];
 	int stop_eventfd;      /* written once when a stop is requested */
-	atomic_uint nr_parked; /* vCPUs that finished; when all have, the VM stops */
+	atomic_uint nr_parked;
+	bool vcpus_abandoned;     /* a vCPU thread did not stop: do not free what it uses */ /* vCPUs that finished; when all have, the VM stops */
 
 	uint64_t run_start_tsc, run_end_tsc;
 	struct kvm_stats *vm_stats;
