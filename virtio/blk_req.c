@@ -224,8 +224,10 @@ uint32_t blk_req_complete(struct blk_req *req, uint8_t status, uint32_t data_wri
 	if (!req->status)
 		return 0;
 	*req->status = status;
-	/* Never claim more than the buffers hold (the driver may trust len). */
-	if (data_written > req->len)
+	/* Never claim more than the writable data buffers hold: drivers trust len. */
+	if (req->type != VIRTIO_BLK_T_IN && req->type != VIRTIO_BLK_T_GET_ID)
+		data_written = 0;
+	else if (data_written > req->len)
 		data_written = (uint32_t)req->len;
 	return data_written < UINT32_MAX ? data_written + 1 : UINT32_MAX;
 }

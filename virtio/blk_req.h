@@ -119,7 +119,8 @@ uint32_t blk_req_fill_id(struct blk_req *req, const char *id);
 /*
  * Write @status into the request's status byte, if it has one, and return
  * the used length to hand to virtq_push(): @data_written (bytes the device
- * put into the data buffers) plus the status byte, or 0 with no status byte.
+ * put into the data buffers, capped at what an IN or GET_ID request has; 0
+ * for any other type) plus the status byte, or 0 with no status byte.
  */
 uint32_t blk_req_complete(struct blk_req *req, uint8_t status, uint32_t data_written);
 

@@ -1,20 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Runs the virtqueue fuzz target without libFuzzer, so every build checks
- * it: hand-written edge inputs whose outcome is known, then pseudo-random
- * inputs from a fixed seed. With file arguments it replays those instead
- * (a libFuzzer crash artifact or corpus files), for debugging under gcc.
- * A crash, a trap in the target or a failed expectation fails the test.
+ * The virtqueue fuzz target's replay: edge inputs whose outcome is known
+ * (each would crash or be miscounted if the check it aims at went missing)
+ * and the verdict on what the random inputs reached.
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "tests/fuzz/fuzz_virtqueue.h"
+#include "tests/fuzz/replay.h"
 #include "virtio/virtio_ids.h"
-
-#define RANDOM_INPUTS 20000
-#define MAX_INPUT     6000
 
 /* The target's input encoding (see fuzz_virtqueue.c). */
 #define MODE_DATA0  (0u << 3)
@@ -29,30 +24,11 @@
 #define FEAT_JUMP   0x38
 #define SHAPE_PLACE 0xf0
 
-struct buf {
-	uint8_t b[MAX_INPUT];
-	size_t n;
-};
+#define put8  replay_put8
+#define put16 replay_put16
+#define put32 replay_put32
 
-static void put8(struct buf *b, uint8_t v)
-{
-	if (b->n < sizeof(b->b))
-		b->b[b->n++] = v;
-}
-
-static void put16(struct buf *b, uint16_t v)
-{
-	put8(b, (uint8_t)v);
-	put8(b, (uint8_t)(v >> 8));
-}
-
-static void put32(struct buf *b, uint32_t v)
-{
-	put16(b, (uint16_t)v);
-	put16(b, (uint16_t)(v >> 16));
-}
-
-static void record(struct buf *b, uint8_t f, uint8_t next, uint32_t a, uint16_t l)
+static void record(struct replay_buf *b, uint8_t f, uint8_t next, uint32_t a, uint16_t l)
 {
 	put8(b, f);
 	put8(b, next);
@@ -61,7 +37,7 @@ static void record(struct buf *b, uint8_t f, uint8_t next, uint32_t a, uint16_t 
 }
 
 /* Everything before the placement, RAM's tile last. */
-static void header_tiled(struct buf *b, uint8_t shape, uint8_t features, uint16_t start,
+static void header_tiled(struct replay_buf *b, uint8_t shape, uint8_t features, uint16_t start,
 			 uint16_t pending, uint8_t tile_flags, uint8_t tile_next)
 {
 	b->n = 0;
@@ -75,30 +51,27 @@ static void header_tiled(struct buf *b, uint8_t shape, uint8_t features, uint16_
 	record(b, tile_flags, tile_next, 0, 0);
 }
 
-static void header(struct buf *b, uint8_t shape, uint8_t features, uint16_t start, uint16_t pending)
+static void header(struct replay_buf *b, uint8_t shape, uint8_t features, uint16_t start,
+		   uint16_t pending)
 {
 	header_tiled(b, shape, features, start, pending, 0, 0);
 }
 
-static int failures;
-
-static void expect(const char *what, const struct buf *b, unsigned long *counter,
+static void expect(const char *what, const struct replay_buf *b, unsigned long *counter,
 		   unsigned long delta)
 {
 	unsigned long before = *counter;
 
 	LLVMFuzzerTestOneInput(b->b, b->n);
-	if (*counter - before != delta) {
-		fprintf(stderr, "edge input '%s': counter moved by %lu, expected %lu\n", what,
-			*counter - before, delta);
-		failures++;
-	}
+	if (*counter - before != delta)
+		replay_fail("edge input '%s': counter moved by %lu, expected %lu", what,
+			    *counter - before, delta);
 }
 
-static void edge_inputs(void)
+void replay_edges(void)
 {
 	struct fuzz_virtqueue_stats *st = &fuzz_virtqueue_stats;
-	struct buf *b = calloc(1, sizeof(*b));
+	struct replay_buf *b = calloc(1, sizeof(*b));
 
 	if (!b)
 		exit(1);
@@ -168,78 +141,12 @@ static void edge_inputs(void)
 	free(b);
 }
 
-static uint64_t xorshift(uint64_t *s)
+bool replay_verdict(void)
 {
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
+	const struct fuzz_virtqueue_stats *st = &fuzz_virtqueue_stats;
 
-static void random_inputs(void)
-{
-	uint64_t seed = 0x6e657374766d6d31ull; /* fixed: the run is reproducible */
-	uint8_t *in = malloc(MAX_INPUT);
-
-	if (!in)
-		exit(1);
-	for (int n = 0; n < RANDOM_INPUTS; n++) {
-		size_t len =
-		    xorshift(&seed) % 8 ? xorshift(&seed) % MAX_INPUT : xorshift(&seed) % 64;
-
-		for (size_t i = 0; i < len; i++)
-			in[i] = (uint8_t)xorshift(&seed);
-		LLVMFuzzerTestOneInput(in, len);
-	}
-	free(in);
-}
-
-static int replay_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *data;
-	long len;
-
-	if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-		fprintf(stderr, "%s: cannot read\n", path);
-		if (f)
-			fclose(f);
-		return 1;
-	}
-	data = malloc((size_t)len + 1);
-	if (!data || fread(data, 1, (size_t)len, f) != (size_t)len) {
-		fprintf(stderr, "%s: cannot read\n", path);
-		free(data);
-		fclose(f);
-		return 1;
-	}
-	fclose(f);
-	LLVMFuzzerTestOneInput(data, (size_t)len);
-	free(data);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	struct fuzz_virtqueue_stats *st = &fuzz_virtqueue_stats;
-
-	if (argc > 1) {
-		int err = 0;
-
-		for (int i = 1; i < argc; i++)
-			err |= replay_file(argv[i]);
-		return err;
-	}
-
-	edge_inputs();
-	random_inputs();
 	printf("enable refused %lu, good chains %lu, bad chains %lu, broken %lu, notifies %lu\n",
 	       st->enable_refused, st->good_chains, st->bad_chains, st->broken, st->notifies);
-	/* Random inputs that never got past enable would have tested nothing. */
-	if (st->good_chains < 1000 || st->bad_chains < 1000 || st->broken < 100 ||
-	    st->enable_refused < 100 || st->notifies < 100) {
-		fprintf(stderr, "the inputs did not reach every outcome\n");
-		failures++;
-	}
-	return failures ? 1 : 0;
+	return st->good_chains >= 1000 && st->bad_chains >= 1000 && st->broken >= 100 &&
+	       st->enable_refused >= 100 && st->notifies >= 100;
 }
