@@ -65,9 +65,10 @@ struct vm {
 	pthread_mutex_t stop_lock;
 	int exit_code;
 	char stop_why[256];
-	int stop_eventfd;      /* written once when a stop is requested */
+	int stop_eventfd; /* written once when a stop is requested */
 	atomic_uint nr_parked;
-	bool vcpus_abandoned;     /* a vCPU thread did not stop: do not free what it uses */ /* vCPUs that finished; when all have, the VM stops */
+	bool vcpus_abandoned;
+	    /* a vCPU thread did not stop: do not free what it uses */ /* vCPUs that finished; when all have, the VM stops */
 
 	uint64_t run_start_tsc, run_end_tsc;
 	struct kvm_stats *vm_stats;

@@ -22,23 +22,23 @@
 
 #include <stdint.h>
 
-#define BENCH_MAGIC 0x4e564d42u /* "BMVN" */
+#define BENCH_MAGIC	       0x4e564d42u /* "BMVN" */
 #define BENCH_PROTOCOL_VERSION 1
 
 /* Guest-physical layout. */
-#define BENCH_BOOT_GDT_ADDR 0x0500ull  /* VMM's flat boot GDT */
-#define BENCH_BOOT_PT_ADDR 0x1000ull   /* VMM's boot page tables, 0x1000-0x6fff */
-#define BENCH_PARAMS_ADDR 0x8000ull    /* struct bench_params (VMM writes) */
-#define BENCH_REPORT_BASE 0x9000ull    /* struct bench_report per vCPU */
+#define BENCH_BOOT_GDT_ADDR 0x0500ull /* VMM's flat boot GDT */
+#define BENCH_BOOT_PT_ADDR  0x1000ull /* VMM's boot page tables, 0x1000-0x6fff */
+#define BENCH_PARAMS_ADDR   0x8000ull /* struct bench_params (VMM writes) */
+#define BENCH_REPORT_BASE   0x9000ull /* struct bench_report per vCPU */
 #define BENCH_REPORT_STRIDE 0x100ull
-#define BENCH_MAX_CPUS 16
-#define BENCH_LOAD_ADDR 0x100000ull    /* image load address and entry point */
-#define BENCH_IMAGE_MAX 0x300000ull    /* image + bss must end below 4 MiB */
-#define BENCH_SWEEP_PHYS 0x4000000ull  /* memsweep array, 64 MiB, 2 MiB aligned */
-#define BENCH_SWEEP_SIZE (8192ull * 4096ull) /* 32 MiB, as in the VMware study */
-#define BENCH_SWEEP_VA_4K 0x40000000ull /* alias of the array mapped with 4 KiB pages */
-#define BENCH_MIN_MEM (128ull << 20)   /* RAM the layout above needs */
-#define BENCH_GUEST_STACKS 0x400000ull /* the guest's stacks, 64 KiB per vCPU: keep free */
+#define BENCH_MAX_CPUS	    16
+#define BENCH_LOAD_ADDR	    0x100000ull		/* image load address and entry point */
+#define BENCH_IMAGE_MAX	    0x300000ull		/* image + bss must end below 4 MiB */
+#define BENCH_SWEEP_PHYS    0x4000000ull	/* memsweep array, 64 MiB, 2 MiB aligned */
+#define BENCH_SWEEP_SIZE    (8192ull * 4096ull) /* 32 MiB, as in the VMware study */
+#define BENCH_SWEEP_VA_4K   0x40000000ull	/* alias of the array mapped with 4 KiB pages */
+#define BENCH_MIN_MEM	    (128ull << 20)	/* RAM the layout above needs */
+#define BENCH_GUEST_STACKS  0x400000ull		/* the guest's stacks, 64 KiB per vCPU: keep free */
 
 static inline uint64_t bench_report_addr(uint32_t cpu)
 {
@@ -46,52 +46,52 @@ static inline uint64_t bench_report_addr(uint32_t cpu)
 }
 
 /* Ports and addresses the workloads poke. */
-#define BENCH_PORT_DOORBELL 0x0510     /* 32-bit OUT: enum bench_report_kind */
-#define BENCH_PORT_PIO 0x0514          /* handled by the VMM in userspace */
-#define BENCH_PORT_PIO_IOEVENTFD 0x0518 /* bound to an ioeventfd: never reaches userspace */
-#define BENCH_MMIO_ADDR 0xd0000000ull  /* handled by the VMM in userspace */
+#define BENCH_PORT_DOORBELL	  0x0510	/* 32-bit OUT: enum bench_report_kind */
+#define BENCH_PORT_PIO		  0x0514	/* handled by the VMM in userspace */
+#define BENCH_PORT_PIO_IOEVENTFD  0x0518	/* bound to an ioeventfd: never reaches userspace */
+#define BENCH_MMIO_ADDR		  0xd0000000ull /* handled by the VMM in userspace */
 #define BENCH_MMIO_IOEVENTFD_ADDR 0xd0001000ull /* bound to an ioeventfd */
-#define BENCH_MSR_USER 0x4e560001u     /* denied by the MSR filter: RDMSR exits to userspace */
-#define BENCH_MSR_USER_VALUE 0x6e6573747676ull /* what the VMM answers for it */
+#define BENCH_MSR_USER		  0x4e560001u /* denied by the MSR filter: RDMSR exits to userspace */
+#define BENCH_MSR_USER_VALUE	  0x6e6573747676ull /* what the VMM answers for it */
 
 enum bench_workload {
 	BENCH_W_NONE = 0,
-	BENCH_W_CPUID,          /* CPL3: CPUID leaf 0 */
-	BENCH_W_PIO,            /* CPL3: OUT to BENCH_PORT_PIO */
-	BENCH_W_PIO_IOEVENTFD,  /* CPL3: OUT to BENCH_PORT_PIO_IOEVENTFD */
-	BENCH_W_MMIO,           /* CPL3: 32-bit store to BENCH_MMIO_ADDR */
+	BENCH_W_CPUID,		/* CPL3: CPUID leaf 0 */
+	BENCH_W_PIO,		/* CPL3: OUT to BENCH_PORT_PIO */
+	BENCH_W_PIO_IOEVENTFD,	/* CPL3: OUT to BENCH_PORT_PIO_IOEVENTFD */
+	BENCH_W_MMIO,		/* CPL3: 32-bit store to BENCH_MMIO_ADDR */
 	BENCH_W_MMIO_IOEVENTFD, /* CPL3: 32-bit store to BENCH_MMIO_IOEVENTFD_ADDR */
-	BENCH_W_HYPERCALL,      /* CPL3: VMMCALL (AMD) or VMCALL (Intel) */
-	BENCH_W_SYSCALL,        /* CPL3: SYSCALL to a minimal CPL0 handler, IRETQ back */
-	BENCH_W_COUNTPRIMES,    /* CPL3: one iteration = count primes below 10000 */
-	BENCH_W_FIB,            /* CPL3: one iteration = naive fib(20) */
-	BENCH_W_MEMSWEEP_4K,    /* CPL3: one iteration = one memsweep step, 4 KiB pages */
-	BENCH_W_MEMSWEEP_2M,    /* CPL3: one iteration = one memsweep step, 2 MiB pages */
-	BENCH_W_MSR_USER,       /* CPL0: RDMSR BENCH_MSR_USER */
-	BENCH_W_FAULT,          /* self-test: UD2 at CPL3, must end in a FAULT report */
+	BENCH_W_HYPERCALL,	/* CPL3: VMMCALL (AMD) or VMCALL (Intel) */
+	BENCH_W_SYSCALL,	/* CPL3: SYSCALL to a minimal CPL0 handler, IRETQ back */
+	BENCH_W_COUNTPRIMES,	/* CPL3: one iteration = count primes below 10000 */
+	BENCH_W_FIB,		/* CPL3: one iteration = naive fib(20) */
+	BENCH_W_MEMSWEEP_4K,	/* CPL3: one iteration = one memsweep step, 4 KiB pages */
+	BENCH_W_MEMSWEEP_2M,	/* CPL3: one iteration = one memsweep step, 2 MiB pages */
+	BENCH_W_MSR_USER,	/* CPL0: RDMSR BENCH_MSR_USER */
+	BENCH_W_FAULT,		/* self-test: UD2 at CPL3, must end in a FAULT report */
 	BENCH_W_COUNT
 };
 
 #define BENCH_MAX_WORKLOADS 32
 
 struct bench_params {
-	uint32_t magic;              /* BENCH_MAGIC */
-	uint32_t version;            /* BENCH_PROTOCOL_VERSION */
+	uint32_t magic;	  /* BENCH_MAGIC */
+	uint32_t version; /* BENCH_PROTOCOL_VERSION */
 	uint32_t nr_cpus;
 	uint32_t nr_workloads;
 	uint32_t workloads[BENCH_MAX_WORKLOADS]; /* enum bench_workload, run in order */
-	uint64_t min_cycles;         /* a run shorter than this is repeated with 2x iterations */
-	uint64_t start_iters;        /* first try's iteration count */
+	uint64_t min_cycles;  /* a run shorter than this is repeated with 2x iterations */
+	uint64_t start_iters; /* first try's iteration count */
 	uint64_t max_iters[BENCH_W_COUNT]; /* per workload cap on iterations */
-	uint64_t mem_size;           /* guest RAM bytes */
+	uint64_t mem_size;		   /* guest RAM bytes */
 };
 
 enum bench_report_kind {
 	BENCH_REPORT_READY = 1, /* set-up done, about to run the first workload */
-	BENCH_REPORT_BEGIN,     /* about to run workload/iters */
-	BENCH_REPORT_RESULT,    /* a run ended: iters, cycles, value; final says if it is the last try */
-	BENCH_REPORT_FAULT,     /* an exception reached the IDT: vector, error, rip, cr2 */
-	BENCH_REPORT_DONE,      /* every workload ran on this vCPU; it stops */
+	BENCH_REPORT_BEGIN,	/* about to run workload/iters */
+	BENCH_REPORT_RESULT, /* a run ended: iters, cycles, value; final says if it is the last try */
+	BENCH_REPORT_FAULT, /* an exception reached the IDT: vector, error, rip, cr2 */
+	BENCH_REPORT_DONE,  /* every workload ran on this vCPU; it stops */
 };
 
 /*
@@ -102,18 +102,19 @@ enum bench_report_kind {
 #define BENCH_FAULT_BAD_PARAMS 0x100
 
 struct bench_report {
-	uint32_t kind;     /* enum bench_report_kind, equals the doorbell value */
+	uint32_t kind;	   /* enum bench_report_kind, equals the doorbell value */
 	uint32_t workload; /* enum bench_workload */
-	uint32_t final;    /* RESULT: 1 on the last try of this workload */
-	uint32_t cpl;      /* RESULT: privilege level the loop ran at */
-	uint64_t iters;    /* BEGIN/RESULT */
+	uint32_t final;	   /* RESULT: 1 on the last try of this workload */
+	uint32_t cpl;	   /* RESULT: privilege level the loop ran at */
+	uint64_t iters;	   /* BEGIN/RESULT */
 	uint64_t cycles;   /* RESULT: TSC cycles of the run */
-	uint64_t value;    /* RESULT: workload's answer (primes per iteration, fib(20), MSR value, ...) */
-	uint64_t vector;   /* FAULT */
-	uint64_t error;    /* FAULT */
-	uint64_t rip;      /* FAULT */
-	uint64_t cr2;      /* FAULT */
-	uint64_t cs;       /* FAULT */
+	uint64_t
+	    value; /* RESULT: workload's answer (primes per iteration, fib(20), MSR value, ...) */
+	uint64_t vector; /* FAULT */
+	uint64_t error;	 /* FAULT */
+	uint64_t rip;	 /* FAULT */
+	uint64_t cr2;	 /* FAULT */
+	uint64_t cs;	 /* FAULT */
 };
 
 #endif
