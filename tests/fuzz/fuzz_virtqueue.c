@@ -16,6 +16,7 @@
  * Built with libFuzzer (-Dfuzz=true, clang) and, always, into the replay
  * test that feeds it seeded pseudo-random inputs (fuzz_replay.c).
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -228,6 +229,43 @@ static void check_chain(struct ram *ram, const struct virtq *q, const struct vir
 	(void)sink;
 }
 
+/* Spec 2.7.7.2 as worded: notify iff an entry was written at index used_event. */
+static bool spec_wants_notify(bool event_idx, bool first, uint16_t old, uint16_t new,
+			      uint16_t used_event, uint16_t avail_flags)
+{
+	if (!event_idx)
+		return (first || old != new) && !(avail_flags & VIRTQ_AVAIL_F_NO_INTERRUPT);
+	if (first)
+		return true;
+	for (uint16_t k = old; k != new; k++)
+		if (k == used_event)
+			return true;
+	return false;
+}
+
+/*
+ * The device's notify decision, every @cadence pushes: checked against the
+ * spec where the rings cannot have been rewritten under it.
+ */
+struct notify_check {
+	bool strict, first;
+	uint16_t old;
+};
+
+static void decide_notify(struct virtq *q, struct notify_check *n)
+{
+	uint16_t used_event = *q->used_event, flags = q->avail->flags;
+	bool want =
+	    spec_wants_notify(q->event_idx, n->first, n->old, q->used_idx, used_event, flags);
+	bool got = virtq_should_notify(q);
+
+	if (n->strict && q->enabled && got != want)
+		__builtin_trap();
+	fuzz_virtqueue_stats.notifies += got;
+	n->first = false;
+	n->old = q->used_idx;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = {.p = data, .n = size};
@@ -240,6 +278,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint16_t pending = get16(&in);
 	uint16_t used_event = get16(&in);
 	uint8_t avail_flags = get8(&in);
+	uint8_t cadence = get8(&in) % 5; /* notify decision every n pushes; 0: at the end */
+	struct notify_check notify = {.first = true};
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 	struct virtq_desc d;
 	struct virtq_avail *avail;
@@ -254,6 +294,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * offered, so the counting checks below do not hold.
 	 */
 	strict = decode_placement(&in, shape, qsize, &desc_gpa, &avail_gpa, &used_gpa);
+	notify.strict = strict;
 	if (virtq_enable(&q, &ram->mem, qsize, desc_gpa, avail_gpa, used_gpa, features & 1,
 			 features & 2) < 0) {
 		fuzz_virtqueue_stats.enable_refused++;
@@ -268,7 +309,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	avail->flags = avail_flags;
 	avail->idx = (uint16_t)(start + pending);
 	q.used->idx = start;
+	/* Mostly where this batch of pushes will pass (start - 1 to start + size). */
+	if ((used_event & 0xc000) != 0xc000)
+		used_event = (uint16_t)(start - 1 + used_event % (qsize + 2));
 	avail->ring[qsize] = used_event;
+	notify.old = start;
 
 	for (uint16_t i = 0; i < qsize; i++) {
 		uint16_t head = get16(&in);
@@ -310,15 +355,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (ram->chain.head >= qsize)
 				__builtin_trap();
 			virtq_push(&q, ram->chain.head, 0);
-			continue;
+		} else {
+			fuzz_virtqueue_stats.good_chains++;
+			check_chain(ram, &q, &ram->chain);
+			virtq_push(&q, ram->chain.head, (uint32_t)ram->chain.in_len);
 		}
-		fuzz_virtqueue_stats.good_chains++;
-		check_chain(ram, &q, &ram->chain);
-		virtq_push(&q, ram->chain.head, (uint32_t)ram->chain.in_len);
+		if (cadence && popped % cadence == 0)
+			decide_notify(&q, &notify);
 	}
 	if (strict && !q.broken && q.used->idx != (uint16_t)(start + popped))
 		__builtin_trap();
-	fuzz_virtqueue_stats.notifies += virtq_should_notify(&q);
+	decide_notify(&q, &notify);
+	/* A broken ring stays broken and quiet until reset. */
+	if (q.broken && (virtq_pop(&q, &ram->chain) != -EBADMSG || virtq_has_work(&q) ||
+			 virtq_set_notify(&q, true)))
+		__builtin_trap();
 	virtq_set_notify(&q, false);
 	if (virtq_set_notify(&q, true) && strict && !q.broken)
 		__builtin_trap(); /* the ring was drained: nothing can be pending */

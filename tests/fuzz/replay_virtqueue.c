@@ -48,6 +48,7 @@ static void header_tiled(struct replay_buf *b, uint8_t shape, uint8_t features, 
 	put16(b, pending);
 	put16(b, 0); /* used_event */
 	put8(b, 0);  /* avail flags */
+	put8(b, 1);  /* notify decision after every push */
 	record(b, tile_flags, tile_next, 0, 0);
 }
 
