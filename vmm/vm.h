@@ -65,10 +65,9 @@ struct vm {
 	pthread_mutex_t stop_lock;
 	int exit_code;
 	char stop_why[256];
-	int stop_eventfd; /* written once when a stop is requested */
-	atomic_uint nr_parked;
-	bool vcpus_abandoned;
-	    /* a vCPU thread did not stop: do not free what it uses */ /* vCPUs that finished; when all have, the VM stops */
+	int stop_eventfd;      /* written once when a stop is requested */
+	atomic_uint nr_parked; /* vCPUs that finished; when all have, the VM stops */
+	bool vcpus_abandoned;  /* a vCPU thread did not stop: do not free what it uses */
 
 	uint64_t run_start_tsc, run_end_tsc;
 	struct kvm_stats *vm_stats;
