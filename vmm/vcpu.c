@@ -365,8 +365,12 @@ static void vcpu_run_floor(struct vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 
 	while (vcpu->floor_mode && !vm_stopping(vcpu->vm) && !vcpu->parked) {
-		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0)
-			continue;
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			vm_request_stop(vcpu->vm, VM_EXIT_VMM_ERROR, "floor mode: KVM_RUN failed");
+			return;
+		}
 		if (run->exit_reason == KVM_EXIT_IO && run->io.port == vcpu->floor_pass_port) {
 			struct exit_key key = {.reason = KVM_EXIT_IO};
 
