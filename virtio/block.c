@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The block backend's front: engine selection and the calls every engine
+ * answers. The engines are in block_uring.c, block_aio.c and block_sync.c;
+ * the disk image itself in blk_disk.c.
+ */
+#include "virtio/block.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "virtio/block_engine.h"
+
+static const struct blk_engine_ops *engine_ops(enum blk_engine engine)
+{
+	switch (engine) {
+	case BLK_ENGINE_IO_URING:
+		return &blk_engine_uring;
+	case BLK_ENGINE_AIO:
+		return &blk_engine_aio;
+	case BLK_ENGINE_SYNC:
+		return &blk_engine_sync;
+	}
+	return NULL;
+}
+
+const char *blk_engine_name(enum blk_engine engine)
+{
+	const struct blk_engine_ops *ops = engine_ops(engine);
+
+	return ops ? ops->name : "?";
+}
+
+int blk_ioq_init_ops(struct blk_ioq *q, const struct blk_engine_ops *ops, struct blk_disk *disk,
+		     unsigned int depth)
+{
+	int r;
+
+	memset(q, 0, sizeof(*q));
+	if (!ops || !disk || depth == 0)
+		return -EINVAL;
+	q->ops = ops;
+	q->disk = disk;
+	q->depth = depth;
+	r = ops->init(q);
+	if (r < 0)
+		q->ops = NULL;
+	return r;
+}
+
+int blk_ioq_init(struct blk_ioq *q, struct blk_disk *disk, unsigned int depth)
+{
+	if (!disk)
+		return -EINVAL;
+	return blk_ioq_init_ops(q, engine_ops(disk->engine), disk, depth);
+}
+
+void blk_ioq_fini(struct blk_ioq *q)
+{
+	if (q->ops)
+		q->ops->fini(q);
+	q->ops = NULL;
+}
+
+int blk_ioq_watch(struct blk_ioq *q, int fd, uint64_t tag)
+{
+	return q->ops->watch(q, fd, tag);
+}
+
+int blk_ioq_queue(struct blk_ioq *q, struct blk_io *io)
+{
+	int r;
+
+	if (q->inflight >= q->depth)
+		return -EAGAIN;
+	io->done = 0;
+	io->res = 0;
+	r = q->ops->queue(q, io);
+	if (r == 0)
+		q->inflight++;
+	return r;
+}
+
+int blk_ioq_submit(struct blk_ioq *q)
+{
+	return q->ops->submit(q);
+}
+
+int blk_ioq_wait(struct blk_ioq *q, struct blk_event *ev, unsigned int max, int timeout_ms)
+{
+	int n = q->ops->wait(q, ev, max, timeout_ms);
+
+	if (n == -EINTR)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (ev[i].kind == BLK_EV_IO && q->inflight)
+			q->inflight--;
+	return n;
+}
