@@ -45,15 +45,15 @@ struct disk_spec {
 /* A disk image opened and checked. */
 struct blk_disk {
 	int fd;
-	char path[256];		/* for messages; cut if longer */
-	uint64_t size;		/* bytes, a multiple of 512 */
+	char path[256]; /* for messages; cut if longer */
+	uint64_t size;	/* bytes, a multiple of 512 */
 	bool read_only;
 	enum blk_engine engine;
 	enum blk_cache cache;
-	uint32_t block_size;	/* 512, or the O_DIRECT alignment with cache=none */
-	bool discard;		/* fallocate(PUNCH_HOLE) works on this file */
-	bool write_zeroes;	/* fallocate(ZERO_RANGE) or PUNCH_HOLE works */
-	char serial[20];	/* the virtio-blk ID (not NUL-terminated if 20 bytes) */
+	uint32_t block_size; /* 512, or the O_DIRECT alignment with cache=none */
+	bool discard;	     /* fallocate(PUNCH_HOLE) works on this file */
+	bool write_zeroes;   /* fallocate(ZERO_RANGE) or PUNCH_HOLE works */
+	char serial[20];     /* the virtio-blk ID (not NUL-terminated if 20 bytes) */
 };
 
 /*

@@ -52,13 +52,13 @@ struct virtio_transport_ops {
 
 struct virtio_dev {
 	const struct virtio_dev_ops *ops;
-	const char *name; /* "virtio-blk", for messages and exit statistics */
-	uint16_t device_id;		/* VIRTIO_ID_* */
-	uint64_t device_features;	/* offered, device bits and the ring bits it supports */
-	uint64_t driver_features;	/* accepted, valid from FEATURES_OK */
-	unsigned int config_len;	/* bytes of device config space */
-	unsigned int nr_queues;		/* <= VIRTIO_MAX_QUEUES */
-	uint16_t queue_max_size;	/* power of 2 */
+	const char *name;	  /* "virtio-blk", for messages and exit statistics */
+	uint16_t device_id;	  /* VIRTIO_ID_* */
+	uint64_t device_features; /* offered, device bits and the ring bits it supports */
+	uint64_t driver_features; /* accepted, valid from FEATURES_OK */
+	unsigned int config_len;  /* bytes of device config space */
+	unsigned int nr_queues;	  /* <= VIRTIO_MAX_QUEUES */
+	uint16_t queue_max_size;  /* power of 2 */
 	struct virtq vqs[VIRTIO_MAX_QUEUES];
 	/* Written by the transport when a kick arrives for queue i (EFD_NONBLOCK). */
 	int kick_fd[VIRTIO_MAX_QUEUES];
