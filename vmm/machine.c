@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "loader/acpi.h"
-#include "vmm/machine_virtio.h"
 #include "vmm/vm.h"
 
 static void machine_irq(void *ctx, unsigned int gsi, int level)
@@ -70,10 +69,6 @@ int machine_init(struct machine *m, struct vm *vm, int console_fd, const char **
 	m->vm = vm;
 	m->irq = (struct dev_irq){.set_level = machine_irq, .ctx = vm};
 	m->stop = (struct dev_stop){.request = machine_stop, .ctx = vm};
-	m->pci_next_slot = 1;
-	m->pci_mmio_next = MACHINE_PCI_MMIO_BASE;
-	if ((r = msi_routes_init(&m->msi, vm->fd)) < 0)
-		return attach_fail(why, "the MSI routing table", r);
 
 	if ((r = serial_init(&m->com1, &m->irq, MACHINE_COM1_IRQ, &sink)) < 0 ||
 	    (r = serial_attach(&m->com1, &vm->pio, SERIAL_COM1_BASE)) < 0)
@@ -86,6 +81,9 @@ int machine_init(struct machine *m, struct vm *vm, int console_fd, const char **
 	if ((r = pci_bus_init(&m->pci, &m->stop)) < 0 ||
 	    (r = pci_bus_attach(&m->pci, &vm->pio)) < 0)
 		return attach_fail(why, "the PCI host bridge", r);
+	if ((r = virtio_host_init(&m->virtio, vm, &m->pci, MACHINE_PCI_MMIO_BASE,
+				  MACHINE_PCI_MMIO_SIZE)) < 0)
+		return attach_fail(why, "the MSI routing table", r);
 	if ((r = acpi_pm_init(&m->pm, &m->stop, &m->irq, MACHINE_SCI_IRQ, NULL)) < 0 ||
 	    (r = acpi_pm_attach(&m->pm, &vm->pio, MACHINE_PM1A_EVT, MACHINE_PM1A_CNT, 0)) < 0)
 		return attach_fail(why, "the ACPI PM block", r);
@@ -123,8 +121,7 @@ int machine_start_console(struct machine *m)
 void machine_destroy(struct machine *m)
 {
 	/* First: the virtio devices' threads still use guest RAM and the irqfds. */
-	machine_virtio_destroy_all(m);
-	msi_routes_destroy(&m->msi);
+	virtio_host_destroy(&m->virtio);
 	serial_flush(&m->com1);
 	if (m->console_started)
 		console_destroy(&m->console);

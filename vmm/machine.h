@@ -20,10 +20,9 @@
 #include "devices/pvpanic.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
-#include "vmm/msi.h"
+#include "vmm/virtio_host.h"
 
 struct vm;
-struct machine_virtio;
 
 /* Where things are. The ACPI tables and the devices read the same constants. */
 #define MACHINE_COM1_IRQ	4
@@ -37,7 +36,6 @@ struct machine_virtio;
 #define MACHINE_LAPIC_ADDR	0xfee00000U
 #define MACHINE_PCI_MMIO_BASE	0xc0000000ULL /* = GUEST_MEM_LOW_LIMIT */
 #define MACHINE_PCI_MMIO_SIZE	(MACHINE_IOAPIC_ADDR - MACHINE_PCI_MMIO_BASE)
-#define MACHINE_MAX_VIRTIO	16
 
 struct machine {
 	struct vm *vm;
@@ -52,12 +50,7 @@ struct machine {
 	struct debug_exit debug_exit;
 	struct port80 port80;
 	struct pvpanic pvpanic;
-	struct msi_routes msi;
-	/* virtio devices (vmm/machine_virtio.c): slots from 1, BARs from the window's base */
-	struct machine_virtio *virtio[MACHINE_MAX_VIRTIO];
-	unsigned int nr_virtio;
-	unsigned int pci_next_slot;
-	uint64_t pci_mmio_next;
+	struct virtio_host virtio; /* virtio devices: PCI slots from 1, BARs in the MMIO window */
 	bool console_started;
 	uint64_t acpi_rsdp_gpa;
 };
