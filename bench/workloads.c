@@ -30,6 +30,10 @@ static const struct bench_workload_info workloads[] = {
      "RDMSR of an MSR routed to userspace by the MSR filter"},
     {BENCH_W_FAULT, "fault", 3, 1, false, false,
      "self-test: UD2 at CPL3; must end in a reported guest fault"},
+    {BENCH_W_BLK_QD1, "blk-qd1", 3, 1ULL << 22, false, false,
+     "4 KiB random reads from a polled virtio-blk driver, 1 in flight"},
+    {BENCH_W_BLK_QD32, "blk-qd32", 3, 1ULL << 24, false, false,
+     "the same with 32 reads in flight, refilled 16 at a time"},
 };
 
 #define NR_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
@@ -46,6 +50,11 @@ const struct bench_workload_info *bench_workload_by_id(uint32_t id)
 		if (workloads[i].id == id)
 			return &workloads[i];
 	return NULL;
+}
+
+bool bench_workload_uses_disk(uint32_t id)
+{
+	return id == BENCH_W_BLK_QD1 || id == BENCH_W_BLK_QD32;
 }
 
 const struct bench_workload_info *bench_workload_by_name(const char *name)

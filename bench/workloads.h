@@ -21,6 +21,8 @@ struct bench_workload_info {
 
 /* NULL for an unknown id. */
 const struct bench_workload_info *bench_workload_by_id(uint32_t id);
+/* Whether @id reads from the bench VM's virtio-blk disk (one iteration = one I/O). */
+bool bench_workload_uses_disk(uint32_t id);
 /* NULL for an unknown name. */
 const struct bench_workload_info *bench_workload_by_name(const char *name);
 /* All workloads, in table order; *nr receives their count. */

@@ -54,6 +54,31 @@ static inline uint64_t bench_report_addr(uint32_t cpu)
 #define BENCH_MSR_USER		  0x4e560001u /* denied by the MSR filter: RDMSR exits to userspace */
 #define BENCH_MSR_USER_VALUE	  0x6e6573747676ull /* what the VMM answers for it */
 
+/*
+ * The bench platform's PCI: bus 0 behind ports 0xcf8/0xcfc and an ECAM
+ * window at a fixed address (what ACPI's MCFG table says on a PC; CPL3 can
+ * reach it where the host does not honour IOPL for port I/O). nestvmm
+ * places each device's BARs in the MMIO window, as firmware would; the
+ * guest reads them from config space. Both lie in the uncached,
+ * user-accessible top GiB of the guest's page tables.
+ */
+#define BENCH_PCI_ECAM_ADDR 0xe0000000ull
+#define BENCH_PCI_MMIO_BASE 0xe1000000ull
+#define BENCH_PCI_MMIO_SIZE 0x01000000ull
+/* RAM the guest's virtio driver keeps its rings and buffers in: keep free. */
+#define BENCH_GUEST_DMA	     0x600000ull
+#define BENCH_GUEST_DMA_SIZE 0x200000ull
+
+/*
+ * What the blk workloads expect on the disk: the first 8 bytes of every
+ * 512-byte sector hold bench_blk_pattern(sector), so a read of the wrong
+ * sector, or one whose data never arrived, is caught.
+ */
+static inline uint64_t bench_blk_pattern(uint64_t sector)
+{
+	return (sector * 0x9e3779b97f4a7c15ull) ^ 0x6e657374766d6d00ull;
+}
+
 enum bench_workload {
 	BENCH_W_NONE = 0,
 	BENCH_W_CPUID,		/* CPL3: CPUID leaf 0 */
@@ -69,6 +94,8 @@ enum bench_workload {
 	BENCH_W_MEMSWEEP_2M,	/* CPL3: one iteration = one memsweep step, 2 MiB pages */
 	BENCH_W_MSR_USER,	/* CPL0: RDMSR BENCH_MSR_USER */
 	BENCH_W_FAULT,		/* self-test: UD2 at CPL3, must end in a FAULT report */
+	BENCH_W_BLK_QD1,	/* CPL3: one iteration = one 4 KiB random virtio-blk read, QD 1 */
+	BENCH_W_BLK_QD32,	/* CPL3: the same with 32 reads outstanding */
 	BENCH_W_COUNT
 };
 
@@ -100,6 +127,25 @@ enum bench_report_kind {
  * index k: error BENCH_MAX_WORKLOADS + k). Exceptions use vectors 0-31.
  */
 #define BENCH_FAULT_BAD_PARAMS 0x100
+
+/*
+ * FAULT vector of the guest's virtio-blk driver; error = reason << 32 |
+ * detail (the sector, status byte or descriptor id concerned).
+ */
+#define BENCH_FAULT_BLK 0x101
+enum bench_blk_fault {
+	BENCH_BLK_NO_DEVICE = 1, /* no 1af4:1042 on bus 0 */
+	BENCH_BLK_BAR,		 /* BAR 0 is not a placed memory BAR */
+	BENCH_BLK_CAPS,		 /* common/notify/device capabilities missing or outside BAR 0 */
+	BENCH_BLK_FEATURES,	 /* no VERSION_1, or FEATURES_OK refused */
+	BENCH_BLK_QUEUE,	 /* queue 0 missing or too small for the queue depth */
+	BENCH_BLK_CAPACITY,	 /* disk smaller than one 4 KiB block */
+	BENCH_BLK_STATUS,	 /* a request completed with a status other than OK */
+	BENCH_BLK_DATA,		 /* the data read is not the sector's pattern */
+	BENCH_BLK_USED_ID,	 /* the used ring named a descriptor not in flight */
+	BENCH_BLK_TIMEOUT,	 /* no completion for ~10 s (detail: device status) */
+};
+#define BENCH_BLK_FAULT_ERROR(reason, detail) (((uint64_t)(reason) << 32) | (uint32_t)(detail))
 
 struct bench_report {
 	uint32_t kind;	   /* enum bench_report_kind, equals the doorbell value */

@@ -11,6 +11,7 @@
 #include "bench/guest/compute.h"
 #include "bench/guest/layout.h"
 #include "bench/guest/protocol.h"
+#include "bench/guest/virtio_blk_drv.h"
 
 _Static_assert(G_LOAD_ADDR == BENCH_LOAD_ADDR, "layout.h out of date");
 _Static_assert(G_MAX_CPUS == BENCH_MAX_CPUS, "layout.h out of date");
@@ -262,6 +263,74 @@ static void run_memsweep(uint64_t base, uint64_t *start, uint64_t iters, struct 
 	res->value = large[0];
 }
 
+/*
+ * PCI config space for the virtio-blk driver: ports 0xcf8/0xcfc where IOPL
+ * 3 lets CPL3 use them, else the ECAM window (MMIO, so it works at CPL3
+ * on hosts that run CPL3 natively but keep the real IOPL at 0, kvm_pvm).
+ */
+static uint32_t cfg_read_port(unsigned int slot, unsigned int off)
+{
+	uint32_t v;
+
+	__asm__ volatile("outl %0, %w1" ::"a"(0x80000000u | slot << 11 | (off & 0xfc)), "Nd"(0xcf8));
+	__asm__ volatile("inl %w1, %0" : "=a"(v) : "Nd"(0xcfc));
+	return v;
+}
+
+static void cfg_write_port(unsigned int slot, unsigned int off, uint32_t val)
+{
+	__asm__ volatile("outl %0, %w1" ::"a"(0x80000000u | slot << 11 | (off & 0xfc)), "Nd"(0xcf8));
+	__asm__ volatile("outl %0, %w1" ::"a"(val), "Nd"(0xcfc));
+}
+
+static volatile uint32_t *ecam_reg(unsigned int slot, unsigned int off)
+{
+	return (volatile uint32_t *)(uintptr_t)(BENCH_PCI_ECAM_ADDR + ((uint64_t)slot << 15) +
+						(off & 0xffc));
+}
+
+static uint32_t cfg_read_ecam(unsigned int slot, unsigned int off)
+{
+	return *ecam_reg(slot, off);
+}
+
+static void cfg_write_ecam(unsigned int slot, unsigned int off, uint32_t val)
+{
+	*ecam_reg(slot, off) = val;
+}
+
+static const struct vblk_cfg_ops cfg_port = {cfg_read_port, cfg_write_port};
+static const struct vblk_cfg_ops cfg_ecam = {cfg_read_ecam, cfg_write_ecam};
+
+static struct vblk blk;
+static int blk_ready;
+
+/* Untimed: the device comes up once, before the first blk run. */
+static void blk_setup(volatile struct bench_report *rep)
+{
+	uint64_t err;
+
+	if (blk_ready)
+		return;
+	err = vblk_init(&blk, user_pio ? &cfg_port : &cfg_ecam, (uint8_t *)BENCH_GUEST_DMA);
+	if (err)
+		guest_fault(rep, BENCH_FAULT_BLK, err);
+	blk_ready = 1;
+}
+
+/* The value is the reads done; the host turns cycles into IOPS. */
+static void run_blk(volatile struct bench_report *rep, unsigned int qd, uint64_t iters,
+		    struct run_result *res)
+{
+	uint64_t t0 = tsc_serialized();
+	uint64_t err = vblk_read_random(&blk, qd, iters);
+
+	res->cycles = tsc_serialized() - t0;
+	if (err)
+		guest_fault(rep, BENCH_FAULT_BLK, err);
+	res->value = iters;
+}
+
 static void __attribute__((noreturn)) run_fault(void)
 {
 	__asm__ volatile("ud2");
@@ -317,6 +386,8 @@ void bench_user_main(uint64_t cpu, const volatile struct bench_params *params)
 			bench_memsweep_warm((volatile uint8_t *)BENCH_SWEEP_VA_4K);
 		else if (w == BENCH_W_MEMSWEEP_2M)
 			bench_memsweep_warm((volatile uint8_t *)BENCH_SWEEP_PHYS);
+		else if (w == BENCH_W_BLK_QD1 || w == BENCH_W_BLK_QD32)
+			blk_setup(rep);
 
 		for (uint64_t iters = start_iters;; iters *= 2) {
 			struct run_result res = {.cpl = current_cpl()};
@@ -360,6 +431,12 @@ void bench_user_main(uint64_t cpu, const volatile struct bench_params *params)
 				break;
 			case BENCH_W_MSR_USER:
 				run_msr_user(iters, &res);
+				break;
+			case BENCH_W_BLK_QD1:
+				run_blk(rep, 1, iters, &res);
+				break;
+			case BENCH_W_BLK_QD32:
+				run_blk(rep, 32, iters, &res);
 				break;
 			default: /* BENCH_W_FAULT; params_load() rejected the rest */
 				run_fault();

@@ -39,6 +39,11 @@ _Static_assert(BENCH_MMIO_IOEVENTFD_ADDR >= GUEST_MEM_LOW_LIMIT &&
 		   BENCH_MMIO_IOEVENTFD_ADDR + 4 <= GUEST_MEM_HIGH_BASE,
 	       "MMIO ioeventfd address outside the hole");
 _Static_assert(BENCH_MMIO_ADDR + 4 <= BENCH_MMIO_IOEVENTFD_ADDR, "MMIO addresses overlap");
+/* The guest's DMA area is RAM every bench VM has; the PCI windows are in the hole. */
+_Static_assert(BENCH_GUEST_DMA + BENCH_GUEST_DMA_SIZE <= BENCH_SWEEP_PHYS, "DMA area beyond RAM");
+_Static_assert(BENCH_PCI_ECAM_ADDR >= GUEST_MEM_LOW_LIMIT &&
+		   BENCH_PCI_MMIO_BASE + BENCH_PCI_MMIO_SIZE <= GUEST_MEM_HIGH_BASE,
+	       "PCI windows outside the hole");
 /* Per-workload caps are indexed by workload id. */
 _Static_assert(BENCH_W_COUNT <= BENCH_MAX_WORKLOADS, "more workloads than list slots");
 /* The report doorbell's 32-bit value carries the report kind. */
@@ -85,10 +90,26 @@ static void test_memory_map_disjoint(void **state)
 	    {"sweep", BENCH_SWEEP_PHYS, BENCH_SWEEP_SIZE},
 	    {"mmio", BENCH_MMIO_ADDR, 4},
 	    {"mmio-ioeventfd", BENCH_MMIO_IOEVENTFD_ADDR, 4},
+	    {"stacks", BENCH_GUEST_STACKS, BENCH_MAX_CPUS * 0x10000ull},
+	    {"guest dma", BENCH_GUEST_DMA, BENCH_GUEST_DMA_SIZE},
+	    {"pci ecam", BENCH_PCI_ECAM_ADDR, 1ull << 20},
+	    {"pci mmio window", BENCH_PCI_MMIO_BASE, BENCH_PCI_MMIO_SIZE},
 	};
 	(void)state;
 
 	assert_disjoint(ram, sizeof(ram) / sizeof(ram[0]));
+}
+
+static void test_blk_pattern_tells_sectors_apart(void **state)
+{
+	(void)state;
+
+	/* Neighbouring sectors, and the same sector one 4 KiB block away, differ. */
+	for (uint64_t s = 0; s < 4096; s++) {
+		assert_true(bench_blk_pattern(s) != bench_blk_pattern(s + 1));
+		assert_true(bench_blk_pattern(s) != bench_blk_pattern(s + 8));
+		assert_true(bench_blk_pattern(s) != 0);
+	}
 }
 
 static void test_mailboxes(void **state)
@@ -117,6 +138,7 @@ int main(void)
 	    cmocka_unit_test(test_ports_distinct),
 	    cmocka_unit_test(test_memory_map_disjoint),
 	    cmocka_unit_test(test_mailboxes),
+	    cmocka_unit_test(test_blk_pattern_tells_sectors_apart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
