@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "bench/bench_disk.h"
 #include "bench/native.h"
 #include "bench/workloads.h"
 #include "vmm/kvm_stats.h"
@@ -52,8 +53,33 @@ static const char *const vector_names[32] = {
     "#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE",  "#CP",
 };
 
+static const char *const blk_fault_names[] = {
+    [BENCH_BLK_NO_DEVICE] = "no virtio-blk device on PCI bus 0",
+    [BENCH_BLK_BAR] = "BAR 0 is not a placed 64-bit memory BAR",
+    [BENCH_BLK_CAPS] = "virtio capabilities missing or outside BAR 0",
+    [BENCH_BLK_FEATURES] = "feature negotiation failed",
+    [BENCH_BLK_QUEUE] = "queue 0 missing or too small",
+    [BENCH_BLK_CAPACITY] = "disk smaller than 4 KiB",
+    [BENCH_BLK_STATUS] = "a read completed with an error status",
+    [BENCH_BLK_DATA] = "a read returned the wrong data",
+    [BENCH_BLK_USED_ID] = "the used ring named a request not in flight",
+    [BENCH_BLK_TIMEOUT] = "no completion for 10 s",
+};
+
 void bench_fault_describe(const struct bench_fault *f, char *buf, size_t len)
 {
+	if (f->vector == BENCH_FAULT_BLK) {
+		uint64_t reason = f->error >> 32;
+		const char *what = reason < sizeof(blk_fault_names) / sizeof(blk_fault_names[0]) &&
+					   blk_fault_names[reason]
+				       ? blk_fault_names[reason]
+				       : "unknown driver error";
+
+		snprintf(buf, len, "virtio-blk driver: %s (detail 0x%llx)", what,
+			 (unsigned long long)(f->error & 0xffffffffu));
+		return;
+	}
+
 	const char *name =
 	    f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector] : "exception";
 
@@ -334,7 +360,33 @@ struct bench_session {
 	struct vm vm;
 	struct bench_ctx ctx;
 	struct bench_options opt;
+	struct bench_disk disk;
+	bool has_disk;
 };
+
+static bool wants_disk(const struct bench_options *opt)
+{
+	for (unsigned int i = 0; i < opt->nr_workloads; i++)
+		if (bench_workload_uses_disk(opt->workloads[i]))
+			return true;
+	return false;
+}
+
+/* The disk comes up before the vCPUs run; the guest finds it on PCI. */
+static int setup_disk(struct bench_session *s, struct bench_outcome *out, const char **why)
+{
+	uint64_t size = s->opt.disk_size ? s->opt.disk_size : BENCH_DISK_DEFAULT_SIZE;
+	int r;
+
+	s->has_disk = true;
+	r = bench_disk_attach(&s->disk, &s->vm, size, bench_why, sizeof(bench_why));
+	if (r < 0) {
+		*why = bench_why;
+		return r;
+	}
+	snprintf(out->disk_note, sizeof(out->disk_note), "%s", s->disk.note);
+	return 0;
+}
 
 int bench_session_create(const struct bench_options *opt, struct bench_outcome *out,
 			 struct bench_session **session, const char **why)
@@ -366,6 +418,11 @@ int bench_session_create(const struct bench_options *opt, struct bench_outcome *
 		*why = "no workloads to run";
 		return -EINVAL;
 	}
+	/* One disk queue, one driver: two vCPUs would both bring the device up. */
+	if (opt->nr_cpus > 1 && wants_disk(opt)) {
+		*why = "the blk workloads run on one vCPU (drop --cpus)";
+		return -EINVAL;
+	}
 	out->nr_cpus = opt->nr_cpus;
 	out->nr_workloads = opt->nr_workloads;
 
@@ -377,6 +434,8 @@ int bench_session_create(const struct bench_options *opt, struct bench_outcome *
 	r = vm_create(&s->vm, &cfg, why);
 	if (r == 0)
 		r = setup_guest(&s->ctx, why);
+	if (r == 0 && wants_disk(opt))
+		r = setup_disk(s, out, why);
 	if (r < 0) {
 		bench_session_destroy(s);
 		return r;
@@ -402,6 +461,8 @@ int bench_session_run(struct bench_session *s)
 
 void bench_session_destroy(struct bench_session *s)
 {
+	if (s->has_disk)
+		bench_disk_destroy(&s->disk);
 	for (unsigned int i = 0; i < BENCH_MAX_CPUS; i++) {
 		free(s->ctx.cpus[i].stats_begin);
 		free(s->ctx.cpus[i].stats_now);

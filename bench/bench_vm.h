@@ -24,6 +24,7 @@ struct bench_options {
 	uint64_t min_time_us; /* a run shorter than this is repeated with 2x iterations */
 	uint64_t fixed_iters; /* non-zero: exactly this many iterations, no growth */
 	bool native;	      /* also time the compute workloads on the host */
+	uint64_t disk_size;   /* the blk workloads' scratch image; 0: BENCH_DISK_DEFAULT_SIZE */
 	const char *kvm_path;
 	/* optional: called on a vCPU's thread when the guest begins list entry @slot */
 	void (*on_begin)(struct vcpu *vcpu, unsigned int slot, void *ctx);
@@ -61,7 +62,8 @@ struct bench_outcome {
 	unsigned int nr_workloads;
 	struct bench_result results[BENCH_MAX_CPUS][BENCH_MAX_WORKLOADS];
 	struct bench_fault fault;
-	int exit_code; /* what the VM run ended with */
+	int exit_code;	     /* what the VM run ended with */
+	char disk_note[192]; /* the blk workloads' disk, engine and image; "" if none */
 	char stop_why[256];
 };
 

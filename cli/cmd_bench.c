@@ -19,13 +19,15 @@ static void bench_usage(FILE *f)
 	const struct bench_workload_info *w = bench_workloads(&nr);
 
 	fputs(
-	    "usage: nestvmm bench [options]\n"
-	    "  -w, --workload LIST   comma-separated workloads (default: all)\n"
+	    "usage: nestvmm bench [options] [WORKLOAD...]\n"
+	    "  -w, --workload LIST   comma-separated workloads (default: all); names after\n"
+	    "                        the options are added to the list\n"
 	    "  -c, --cpus N          vCPUs, each runs every workload (default 1, max 16)\n"
 	    "  -m, --mem SIZE        guest RAM, e.g. 256M (default 256M, min 128M)\n"
 	    "      --min-time MS     repeat with 2x iterations until a run lasts MS (default 100)\n"
 	    "      --iters N         exactly N iterations per workload, no growth\n"
 	    "      --no-native       skip the native runs of the compute workloads\n"
+	    "      --disk-size SIZE  the blk workloads' scratch image (default 256M)\n"
 	    "      --json            print the table as JSON\n"
 	    "      --stats[=json]    print the VM's exit statistics on stderr at exit\n"
 	    "      --list            list the workloads\n"
@@ -56,7 +58,8 @@ int cmd_bench(int argc, char **argv)
 		OPT_JSON,
 		OPT_STATS,
 		OPT_LIST,
-		OPT_KVM
+		OPT_KVM,
+		OPT_DISK_SIZE
 	};
 	static const struct option longopts[] = {
 	    {"workload", required_argument, NULL, 'w'},
@@ -69,6 +72,7 @@ int cmd_bench(int argc, char **argv)
 	    {"stats", optional_argument, NULL, OPT_STATS},
 	    {"list", no_argument, NULL, OPT_LIST},
 	    {"kvm", required_argument, NULL, OPT_KVM},
+	    {"disk-size", required_argument, NULL, OPT_DISK_SIZE},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -76,7 +80,7 @@ int cmd_bench(int argc, char **argv)
 	struct bench_options opt;
 	struct stats_hook hook = {STATS_OFF};
 	const char *why = NULL;
-	bool json = false;
+	bool json = false, listed = false;
 	uint64_t v;
 	char bad[80];
 	int c, r;
@@ -99,6 +103,7 @@ int cmd_bench(int argc, char **argv)
 				return VM_EXIT_USAGE;
 			}
 			opt.nr_workloads = (unsigned int)r;
+			listed = true;
 			break;
 		case 'c':
 			if (parse_uint(optarg, 1, BENCH_MAX_CPUS, &v) < 0) {
@@ -147,6 +152,14 @@ int cmd_bench(int argc, char **argv)
 		case OPT_KVM:
 			opt.kvm_path = optarg;
 			break;
+		case OPT_DISK_SIZE:
+			if (parse_size(optarg, &opt.disk_size) < 0 || opt.disk_size < 4096 ||
+			    opt.disk_size & 0xfff) {
+				cli_error("--disk-size: '%s' is not a size like 256M (4K at least)",
+					  optarg);
+				return VM_EXIT_USAGE;
+			}
+			break;
 		case ':':
 			cli_error("bench: option '%s' needs a value", argv[optind - 1]);
 			return VM_EXIT_USAGE;
@@ -155,9 +168,20 @@ int cmd_bench(int argc, char **argv)
 			return VM_EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		cli_error("bench: unexpected argument '%s'", argv[optind]);
-		return VM_EXIT_USAGE;
+	if (optind < argc && !listed)
+		opt.nr_workloads = 0;
+	for (; optind < argc; optind++) {
+		r = bench_parse_workloads(argv[optind], opt.workloads + opt.nr_workloads,
+					  BENCH_MAX_WORKLOADS - opt.nr_workloads, bad, sizeof(bad));
+		if (r == -E2BIG) {
+			cli_error("bench: more than %d workloads", BENCH_MAX_WORKLOADS);
+			return VM_EXIT_USAGE;
+		}
+		if (r < 0) {
+			cli_error("bench: unknown workload '%s' (see --list)", bad);
+			return VM_EXIT_USAGE;
+		}
+		opt.nr_workloads += (unsigned int)r;
 	}
 
 	r = bench_vm_run(&opt, &out, print_stats, &hook, &why);

@@ -272,14 +272,16 @@ static uint32_t cfg_read_port(unsigned int slot, unsigned int off)
 {
 	uint32_t v;
 
-	__asm__ volatile("outl %0, %w1" ::"a"(0x80000000u | slot << 11 | (off & 0xfc)), "Nd"(0xcf8));
+	__asm__ volatile("outl %0, %w1" ::"a"(0x80000000u | slot << 11 | (off & 0xfc)),
+			 "Nd"(0xcf8));
 	__asm__ volatile("inl %w1, %0" : "=a"(v) : "Nd"(0xcfc));
 	return v;
 }
 
 static void cfg_write_port(unsigned int slot, unsigned int off, uint32_t val)
 {
-	__asm__ volatile("outl %0, %w1" ::"a"(0x80000000u | slot << 11 | (off & 0xfc)), "Nd"(0xcf8));
+	__asm__ volatile("outl %0, %w1" ::"a"(0x80000000u | slot << 11 | (off & 0xfc)),
+			 "Nd"(0xcf8));
 	__asm__ volatile("outl %0, %w1" ::"a"(val), "Nd"(0xcfc));
 }
 

@@ -14,53 +14,53 @@
 #include "bench/guest/protocol.h"
 #include "bench/guest/virtio_pci_caps.h"
 
-#define PCI_VENDOR_DEVICE  0x00
-#define PCI_COMMAND	   0x04
-#define PCI_BAR0	   0x10
-#define PCI_BAR1	   0x14
-#define PCI_CMD_MEMORY	   0x2
-#define PCI_CMD_MASTER	   0x4
-#define PCI_BAR_MEM_TYPE   0x7 /* I/O bit and memory type */
-#define PCI_BAR_MEM64	   0x4
-#define VIRTIO_BLK_PCI_ID  0x10421af4u /* device 0x1042 (0x1040 + 2), vendor 0x1af4 */
-#define PCI_SLOTS	   32
+#define PCI_VENDOR_DEVICE 0x00
+#define PCI_COMMAND	  0x04
+#define PCI_BAR0	  0x10
+#define PCI_BAR1	  0x14
+#define PCI_CMD_MEMORY	  0x2
+#define PCI_CMD_MASTER	  0x4
+#define PCI_BAR_MEM_TYPE  0x7 /* I/O bit and memory type */
+#define PCI_BAR_MEM64	  0x4
+#define VIRTIO_BLK_PCI_ID 0x10421af4u /* device 0x1042 (0x1040 + 2), vendor 0x1af4 */
+#define PCI_SLOTS	  32
 
 /* Common configuration (spec 4.1.4.3). */
-#define CC_DFSELECT  0x00
-#define CC_DF	     0x04
-#define CC_GFSELECT  0x08
-#define CC_GF	     0x0c
-#define CC_NUMQ	     0x12
-#define CC_STATUS    0x14
-#define CC_CFGGEN    0x15
-#define CC_Q_SELECT  0x16
-#define CC_Q_SIZE    0x18
-#define CC_Q_MSIX    0x1a
-#define CC_Q_ENABLE  0x1c
-#define CC_Q_NOFF    0x1e
-#define CC_Q_DESC    0x20
-#define CC_Q_DRIVER  0x28
-#define CC_Q_DEVICE  0x30
-#define CC_SIZE	     0x38
-#define NO_VECTOR    0xffff
+#define CC_DFSELECT 0x00
+#define CC_DF	    0x04
+#define CC_GFSELECT 0x08
+#define CC_GF	    0x0c
+#define CC_NUMQ	    0x12
+#define CC_STATUS   0x14
+#define CC_CFGGEN   0x15
+#define CC_Q_SELECT 0x16
+#define CC_Q_SIZE   0x18
+#define CC_Q_MSIX   0x1a
+#define CC_Q_ENABLE 0x1c
+#define CC_Q_NOFF   0x1e
+#define CC_Q_DESC   0x20
+#define CC_Q_DRIVER 0x28
+#define CC_Q_DEVICE 0x30
+#define CC_SIZE	    0x38
+#define NO_VECTOR   0xffff
 
 #define S_ACKNOWLEDGE 1
 #define S_DRIVER      2
 #define S_DRIVER_OK   4
 #define S_FEATURES_OK 8
 
-#define F_EVENT_IDX  29
-#define F_VERSION_1  32
+#define F_EVENT_IDX 29
+#define F_VERSION_1 32
 
-#define D_NEXT	  1
-#define D_WRITE	  2
-#define A_NO_INTR 1
+#define D_NEXT	    1
+#define D_WRITE	    2
+#define A_NO_INTR   1
 #define U_NO_NOTIFY 1
 
-#define BLK_T_IN     0
-#define BLK_S_OK     0
-#define SECTOR_SHIFT 9
-#define BLOCK_SIZE   4096
+#define BLK_T_IN	  0
+#define BLK_S_OK	  0
+#define SECTOR_SHIFT	  9
+#define BLOCK_SIZE	  4096
 #define SECTORS_PER_BLOCK (BLOCK_SIZE >> SECTOR_SHIFT)
 
 /* Where the parts live in the DMA area. */
@@ -335,8 +335,9 @@ uint64_t vblk_init(struct vblk *d, const struct vblk_cfg_ops *cfg, uint8_t *dma)
 	ctx.slot = slot;
 	if (bar0_probe(cfg, slot, &bar, &bar_size) < 0)
 		return fault(BENCH_BLK_BAR, slot);
-	if (vpci_find_caps(cfg_read, &ctx, &lay) < 0 || !region_ok(&lay.common, bar_size, CC_SIZE) ||
-	    !region_ok(&lay.notify, bar_size, 2) || !region_ok(&lay.device, bar_size, 8))
+	if (vpci_find_caps(cfg_read, &ctx, &lay) < 0 ||
+	    !region_ok(&lay.common, bar_size, CC_SIZE) || !region_ok(&lay.notify, bar_size, 2) ||
+	    !region_ok(&lay.device, bar_size, 8))
 		return fault(BENCH_BLK_CAPS, lay.found);
 	cfg->write32(slot, PCI_COMMAND,
 		     (cfg->read32(slot, PCI_COMMAND) & 0xffff) | PCI_CMD_MEMORY | PCI_CMD_MASTER);

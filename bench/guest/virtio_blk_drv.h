@@ -16,7 +16,7 @@ struct vblk_cfg_ops {
 	void (*write32)(unsigned int slot, unsigned int off, uint32_t val);
 };
 
-#define VBLK_QUEUE_SIZE 128 /* or the device's maximum if smaller */
+#define VBLK_QUEUE_SIZE 128		      /* or the device's maximum if smaller */
 #define VBLK_MAX_QD	(VBLK_QUEUE_SIZE / 3) /* a request is 3 descriptors */
 
 struct vblk {

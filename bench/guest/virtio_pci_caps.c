@@ -1,20 +1,20 @@
 // SPDX-License-Identifier: MIT
 #include "bench/guest/virtio_pci_caps.h"
 
-#define CFG_STATUS	  0x06
-#define CFG_STATUS_CAPS	  0x10
-#define CFG_CAP_PTR	  0x34
-#define CFG_HEADER_END	  0x40
-#define CFG_SIZE	  0x100
-#define CAP_ID_VENDOR	  0x09
-#define CAP_VIRTIO_LEN	  16 /* cap_vndr .. length */
-#define CAP_NOTIFY_LEN	  20 /* + notify_off_multiplier */
-#define TYPE_COMMON	  1
-#define TYPE_NOTIFY	  2
-#define TYPE_ISR	  3
-#define TYPE_DEVICE	  4
-#define MAX_CAPS	  ((CFG_SIZE - CFG_HEADER_END) / 4)
-#define NEEDED		  ((1u << TYPE_COMMON) | (1u << TYPE_NOTIFY) | (1u << TYPE_DEVICE))
+#define CFG_STATUS	0x06
+#define CFG_STATUS_CAPS 0x10
+#define CFG_CAP_PTR	0x34
+#define CFG_HEADER_END	0x40
+#define CFG_SIZE	0x100
+#define CAP_ID_VENDOR	0x09
+#define CAP_VIRTIO_LEN	16 /* cap_vndr .. length */
+#define CAP_NOTIFY_LEN	20 /* + notify_off_multiplier */
+#define TYPE_COMMON	1
+#define TYPE_NOTIFY	2
+#define TYPE_ISR	3
+#define TYPE_DEVICE	4
+#define MAX_CAPS	((CFG_SIZE - CFG_HEADER_END) / 4)
+#define NEEDED		((1u << TYPE_COMMON) | (1u << TYPE_NOTIFY) | (1u << TYPE_DEVICE))
 
 static struct vpci_region *region_of(struct vpci_layout *out, unsigned int type)
 {

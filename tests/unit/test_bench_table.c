@@ -30,7 +30,9 @@ struct expect {
 	const struct bench_result *r;
 	double cycles_per_iter, ns_per_iter, exits_per_iter, user_exits_per_iter;
 	double native_ns_per_iter, ratio;
-	bool printed; /* seen once in the output */
+	double iops;	 /* the blk workloads only */
+	bool printed;	 /* seen once in the output */
+	bool io_printed; /* seen once in the I/O section */
 };
 
 static struct expect expected(const struct bench_result *r, uint64_t tsc_khz)
@@ -39,9 +41,11 @@ static struct expect expected(const struct bench_result *r, uint64_t tsc_khz)
 	struct expect e = {.name = w ? w->name : "?", .r = r};
 
 	e.cycles_per_iter = e.ns_per_iter = e.exits_per_iter = e.user_exits_per_iter = -1;
-	e.native_ns_per_iter = e.ratio = -1;
+	e.native_ns_per_iter = e.ratio = e.iops = -1;
 	if (!r->iters)
 		return e;
+	if (bench_workload_uses_disk(r->workload) && r->cycles && tsc_khz)
+		e.iops = 1e9 / ((double)r->cycles / (double)r->iters / ((double)tsc_khz / 1e6));
 	e.cycles_per_iter = (double)r->cycles / (double)r->iters;
 	if (tsc_khz)
 		e.ns_per_iter = (double)r->cycles / (double)r->iters / ((double)tsc_khz / 1e6);
@@ -163,11 +167,50 @@ static double table_num(const char *tok, double want, int decimals)
 	return v;
 }
 
+/* After the trailer: the I/O workloads' rows in IOPS and exits per I/O, then the disk. */
+static void check_io_line(char *line, struct expect *rows, size_t nr_rows, bool *io_header,
+			  bool *io_note)
+{
+	char *tok[8], *tsave = NULL;
+	size_t n = 0;
+	struct expect *e = NULL;
+
+	assert_false(*io_note); /* the note ends the output */
+	if (strncmp(line, "I/O workload", 12) == 0) {
+		assert_false(*io_header);
+		assert_non_null(strstr(line, "IOPS"));
+		assert_non_null(strstr(line, "exits/I/O"));
+		*io_header = true;
+		return;
+	}
+	assert_true(*io_header);
+	if (strncmp(line, "4 KiB random reads; ", 20) == 0) {
+		assert_string_equal(line + 20, outcome.disk_note);
+		*io_note = true;
+		return;
+	}
+	for (char *t = strtok_r(line, " ", &tsave); t && n < 8; t = strtok_r(NULL, " ", &tsave))
+		tok[n++] = t;
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < nr_rows; i++)
+		if (!rows[i].io_printed && strcmp(rows[i].name, tok[0]) == 0) {
+			e = &rows[i];
+			break;
+		}
+	if (!e)
+		fail_msg("unexpected I/O row %s", tok[0]);
+	assert_true(bench_workload_uses_disk(e->r->workload));
+	e->io_printed = true;
+	table_num(tok[1], e->iops, 0);
+	table_num(tok[2], e->exits_per_iter, 3);
+	table_num(tok[3], e->user_exits_per_iter, 3);
+}
+
 static void check_table(const char *text, struct expect *rows, size_t nr_rows, uint64_t tsc_khz)
 {
 	char *copy = strdup(text), *save = NULL, *line;
 	size_t nr_lines = 0, nr_data = 0;
-	bool trailer = false;
+	bool trailer = false, io_header = false, io_note = false;
 	char want_trailer[64];
 
 	assert_non_null(copy);
@@ -193,7 +236,10 @@ static void check_table(const char *text, struct expect *rows, size_t nr_rows, u
 			trailer = true;
 			continue;
 		}
-		assert_false(trailer); /* nothing after the trailer */
+		if (trailer) {
+			check_io_line(line, rows, nr_rows, &io_header, &io_note);
+			continue;
+		}
 		for (char *t = strtok_r(line, " ", &tsave); t && n < 16;
 		     t = strtok_r(NULL, " ", &tsave))
 			tok[n++] = t;
@@ -219,6 +265,11 @@ static void check_table(const char *text, struct expect *rows, size_t nr_rows, u
 	}
 	assert_true(trailer);
 	assert_int_equal(nr_data, nr_rows);
+	/* Every I/O row in the I/O section too, and no other row there. */
+	for (size_t i = 0; i < nr_rows; i++)
+		assert_int_equal(rows[i].io_printed,
+				 rows[i].r->iters && bench_workload_uses_disk(rows[i].r->workload));
+	assert_int_equal(io_note, io_header && outcome.disk_note[0]);
 	free(copy);
 }
 
@@ -534,6 +585,7 @@ static void check_json(const char *text, const struct bench_outcome *out, struct
 	    "user_exits_per_iter",
 	    "native_ns_per_iter",
 	    "vm_native_ratio",
+	    "iops",
 	};
 	static struct jparser j;
 	const struct jnode *root, *results, *n;
@@ -542,7 +594,13 @@ static void check_json(const char *text, const struct bench_outcome *out, struct
 	root = jparse(&j, text);
 	assert_non_null(root);
 	assert_int_equal(root->type, J_OBJ);
-	assert_int_equal(jcount(root), 3);
+	assert_int_equal(jcount(root), out->disk_note[0] ? 4 : 3);
+	if (out->disk_note[0]) {
+		n = jget(root, "disk");
+		assert_non_null(n);
+		assert_int_equal(n->type, J_STR);
+		assert_string_equal(n->str, out->disk_note);
+	}
 	n = jget(root, "tsc_khz");
 	assert_non_null(n);
 	assert_int_equal(n->type, J_NUM);
@@ -590,6 +648,7 @@ static void check_json(const char *text, const struct bench_outcome *out, struct
 		json_num(row, "user_exits_per_iter", e->user_exits_per_iter, 4);
 		json_num(row, "native_ns_per_iter", e->native_ns_per_iter, 3);
 		json_num(row, "vm_native_ratio", e->ratio, 4);
+		json_num(row, "iops", e->iops, 1);
 	}
 	assert_int_equal(nr_seen, nr_rows);
 }
@@ -672,6 +731,56 @@ static void test_edge_cases(void **state)
 	free(text);
 }
 
+/* The blk workloads: IOPS and exits per I/O under the table, the disk named. */
+static void test_io_rows(void **state)
+{
+	struct expect rows[8];
+	size_t n;
+	char *text;
+	(void)state;
+
+	memset(&outcome, 0, sizeof(outcome));
+	outcome.tsc_khz = 2000000;
+	outcome.nr_cpus = 1;
+	outcome.nr_workloads = 3;
+	outcome.results[0][0] = (struct bench_result){
+	    .valid = true, .workload = BENCH_W_CPUID, .cpl = 3, .iters = 100, .cycles = 5000};
+	/* 40000 I/Os in 2e9 cycles at 2 GHz: 40000 IOPS */
+	outcome.results[0][1] = (struct bench_result){.valid = true,
+						      .workload = BENCH_W_BLK_QD1,
+						      .cpl = 3,
+						      .iters = 40000,
+						      .cycles = 2000000000,
+						      .value = 40000,
+						      .has_kvm_exits = true,
+						      .kvm_exits = 41000};
+	outcome.results[0][2] = (struct bench_result){.valid = true,
+						      .workload = BENCH_W_BLK_QD32,
+						      .cpl = 3,
+						      .iters = 300000,
+						      .cycles = 3000000000,
+						      .value = 300000,
+						      .has_kvm_exits = true,
+						      .kvm_exits = 18000,
+						      .user_exits = 3};
+	snprintf(outcome.disk_note, sizeof(outcome.disk_note),
+		 "virtio-blk on io_uring, 256 MiB image in /tmp/a \"quoted\" dir");
+	n = expected_rows(&outcome, rows, 8);
+	assert_int_equal(n, 3);
+	assert_true(rows[0].iops < 0);
+	assert_close(rows[1].iops, 40000, 0);
+	assert_close(rows[2].iops, 200000, 0);
+	text = render(&outcome, false);
+	assert_non_null(strstr(text, "40000"));
+	check_table(text, rows, n, outcome.tsc_khz);
+	free(text);
+
+	n = expected_rows(&outcome, rows, 8);
+	text = render(&outcome, true);
+	check_json(text, &outcome, rows, n);
+	free(text);
+}
+
 static void test_empty(void **state)
 {
 	char *text;
@@ -694,6 +803,7 @@ int main(void)
 	    cmocka_unit_test(test_table),
 	    cmocka_unit_test(test_json),
 	    cmocka_unit_test(test_edge_cases),
+	    cmocka_unit_test(test_io_rows),
 	    cmocka_unit_test(test_empty),
 	};
 
