@@ -36,7 +36,7 @@ static const char *scratch_dir(void)
 }
 
 /* The image at @path: @size bytes of pattern. */
-static int write_image(int fd, uint64_t size)
+static int write_image(int fd, uint64_t size, bench_disk_fill_fn fill)
 {
 	uint8_t *buf = malloc(FILL_CHUNK);
 	int r = 0;
@@ -46,7 +46,7 @@ static int write_image(int fd, uint64_t size)
 	for (uint64_t off = 0; off < size && r == 0; off += FILL_CHUNK) {
 		size_t len = size - off < FILL_CHUNK ? (size_t)(size - off) : FILL_CHUNK;
 
-		bench_disk_fill(buf, len, off / SECTOR);
+		fill(buf, len, off / SECTOR);
 		for (size_t done = 0; done < len;) {
 			ssize_t n = pwrite(fd, buf + done, len - done, (off_t)(off + done));
 
@@ -63,7 +63,8 @@ static int write_image(int fd, uint64_t size)
 	return r;
 }
 
-static int create_image(struct bench_disk *bd, uint64_t size, char *why, size_t why_len)
+static int create_image(struct bench_disk *bd, uint64_t size, bench_disk_fill_fn fill, char *why,
+			size_t why_len)
 {
 	const char *dir = scratch_dir();
 	struct disk_spec spec = {.engine = BLK_ENGINE_IO_URING, .cache = BLK_CACHE_WRITEBACK};
@@ -83,7 +84,7 @@ static int create_image(struct bench_disk *bd, uint64_t size, char *why, size_t 
 			 strerror(errno));
 		return r;
 	}
-	r = write_image(fd, size);
+	r = write_image(fd, size, fill ? fill : bench_disk_fill);
 	close(fd);
 	if (r < 0) {
 		snprintf(why, why_len, "bench disk %s: cannot write %llu MiB: %s", path,
@@ -105,8 +106,8 @@ static int create_image(struct bench_disk *bd, uint64_t size, char *why, size_t 
 	return 0;
 }
 
-int bench_disk_attach(struct bench_disk *bd, struct vm *vm, uint64_t size, char *why,
-		      size_t why_len)
+int bench_disk_attach(struct bench_disk *bd, struct vm *vm, uint64_t size, bench_disk_fill_fn fill,
+		      char *why, size_t why_len)
 {
 	const char *what = NULL;
 	int r;
@@ -133,7 +134,7 @@ int bench_disk_attach(struct bench_disk *bd, struct vm *vm, uint64_t size, char 
 		return r;
 	}
 	bd->vhost_up = true;
-	if ((r = create_image(bd, size, why, why_len)) < 0)
+	if ((r = create_image(bd, size, fill, why, why_len)) < 0)
 		return r;
 	if ((r = virtio_blk_init(&bd->blk, &bd->disk, 1, BENCH_DISK_QUEUE_SIZE, why, why_len)) < 0)
 		return r;

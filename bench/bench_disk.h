@@ -46,8 +46,11 @@ void bench_disk_fill(void *buf, size_t len, uint64_t first_sector);
  * Returns 0 or -errno with one line in @why. On error, and when done,
  * bench_disk_destroy() undoes what was set up.
  */
-int bench_disk_attach(struct bench_disk *bd, struct vm *vm, uint64_t size, char *why,
-		      size_t why_len);
+typedef void (*bench_disk_fill_fn)(void *buf, size_t len, uint64_t first_sector);
+
+/* @fill writes the image's contents (NULL: bench_disk_fill; tests pass a wrong one). */
+int bench_disk_attach(struct bench_disk *bd, struct vm *vm, uint64_t size, bench_disk_fill_fn fill,
+		      char *why, size_t why_len);
 
 /* Call before the VM is destroyed: the device's threads use its RAM. */
 void bench_disk_destroy(struct bench_disk *bd);

@@ -379,7 +379,8 @@ static int setup_disk(struct bench_session *s, struct bench_outcome *out, const 
 	int r;
 
 	s->has_disk = true;
-	r = bench_disk_attach(&s->disk, &s->vm, size, bench_why, sizeof(bench_why));
+	r = bench_disk_attach(&s->disk, &s->vm, size, s->opt.disk_fill, bench_why,
+			      sizeof(bench_why));
 	if (r < 0) {
 		*why = bench_why;
 		return r;

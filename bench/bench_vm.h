@@ -25,6 +25,8 @@ struct bench_options {
 	uint64_t fixed_iters; /* non-zero: exactly this many iterations, no growth */
 	bool native;	      /* also time the compute workloads on the host */
 	uint64_t disk_size;   /* the blk workloads' scratch image; 0: BENCH_DISK_DEFAULT_SIZE */
+	/* optional: what the image holds instead of the pattern the guest checks (tests) */
+	void (*disk_fill)(void *buf, size_t len, uint64_t first_sector);
 	const char *kvm_path;
 	/* optional: called on a vCPU's thread when the guest begins list entry @slot */
 	void (*on_begin)(struct vcpu *vcpu, unsigned int slot, void *ctx);

@@ -48,6 +48,27 @@ text = json.dumps(d)
 assert "bench-pio" in text, "pio device missing"
 PY
 
+# The blk workloads, named as arguments: IOPS and exits per I/O under the table, and in JSON.
+"$nestvmm" bench blk-qd1 blk-qd32 --iters 256 --disk-size 8M >"$tmp/blk" 2>"$tmp/err" ||
+	fail "blk run: $(cat "$tmp/err")"
+grep -q '^I/O workload .*IOPS.*exits/I/O' "$tmp/blk" || fail "no I/O section: $(cat "$tmp/blk")"
+awk '$1 ~ /^blk-qd(1|32)$/ && NF == 4 { if ($2 <= 0 || $4 != 0) exit 1; n++ } END { exit n != 2 }' \
+	"$tmp/blk" || fail "blk rows wrong: $(cat "$tmp/blk")"
+grep -q '^4 KiB random reads; virtio-blk on .*, 8 MiB image in ' "$tmp/blk" || fail "no disk note"
+"$nestvmm" bench -w blk-qd32 --iters 256 --disk-size 8M --json >"$tmp/blk.json" 2>"$tmp/err" ||
+	fail "blk json run: $(cat "$tmp/err")"
+python3 - "$tmp/blk.json" <<'PY' || fail "bad blk JSON: $(cat "$tmp/blk.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+(r,) = d["results"]
+assert r["workload"] == "blk-qd32" and r["iterations"] == 256 and r["value"] == 256, r
+assert r["iops"] > 0 and r["user_exits_per_iter"] == 0, r
+assert d["disk"].startswith("virtio-blk on "), d
+PY
+"$nestvmm" bench blk-qd1 --cpus 2 >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q 'one vCPU' "$tmp/err" || fail "blk on 2 vCPUs: status $rc, $(cat "$tmp/err")"
+
 # A guest fault: non-zero status, one line naming the vector and RIP.
 "$nestvmm" bench -w fault >"$tmp/out" 2>"$tmp/err"
 rc=$?
