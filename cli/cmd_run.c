@@ -11,12 +11,14 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/disk_arg.h"
 #include "cli/options.h"
 #include "cli/stats_output.h"
 #include "loader/bzimage.h"
 #include "vmm/longmode.h"
 #include "vmm/machine.h"
 #include "vmm/vcpu.h"
+#include "virtio/blk.h"
 #include "vmm/vm.h"
 
 /* Appended to the user's command line; each only when the user did not set it. */
@@ -26,6 +28,18 @@ static const char *const default_params[] = {
 };
 
 #define CMDLINE_MAX 4096
+#define MAX_DISKS   8
+/* Ring entries per virtio-blk queue: Linux's default blk-mq depth fits. */
+#define DISK_QUEUE_SIZE 256
+
+/* One --disk: what the user asked for, the open image, the device. */
+struct run_disk {
+	struct disk_spec spec;
+	struct blk_disk disk;
+	bool disk_open;
+	struct virtio_blk blk;
+	bool blk_init;
+};
 
 struct mapped_file {
 	const void *data;
@@ -34,20 +48,25 @@ struct mapped_file {
 
 static void run_usage(FILE *f)
 {
-	fputs("usage: nestvmm run -k BZIMAGE [options]\n"
-	      "  -k, --kernel FILE     Linux bzImage (boot protocol >= 2.06, 64-bit)\n"
-	      "  -i, --initrd FILE     initramfs / initrd\n"
-	      "  -p, --cmdline STR     kernel command line\n"
-	      "  -c, --cpus N          vCPUs (default 1, max 64)\n"
-	      "  -m, --mem SIZE        guest RAM, e.g. 512M or 2G (default 512M)\n"
-	      "      --stats[=json]    print exit statistics on stderr when the VM stops\n"
-	      "\n"
-	      "Appended to the command line unless already there: console=ttyS0 reboot=k.\n"
-	      "The serial console is stdin/stdout; on a terminal, Ctrl-A x quits.\n"
-	      "Exit status: 0 after guest power-off or reboot, 3 after a guest crash\n"
-	      "(triple fault, or a kernel panic reported through pvpanic), 1 on a VMM\n"
-	      "error, 2 on a usage error.\n",
-	      f);
+	fputs(
+	    "usage: nestvmm run -k BZIMAGE [options]\n"
+	    "  -k, --kernel FILE     Linux bzImage (boot protocol >= 2.06, 64-bit)\n"
+	    "  -i, --initrd FILE     initramfs / initrd\n"
+	    "  -p, --cmdline STR     kernel command line\n"
+	    "  -c, --cpus N          vCPUs (default 1, max 64)\n"
+	    "  -m, --mem SIZE        guest RAM, e.g. 512M or 2G (default 512M)\n"
+	    "      --disk SPEC       a virtio-blk disk (repeatable; the first is /dev/vda):\n"
+	    "                        PATH[,ro][,engine=io_uring|aio|sync][,cache=writeback|none]\n"
+	    "                        one queue per vCPU; cache=none opens PATH with O_DIRECT;\n"
+	    "                        a comma in PATH is written ,,\n"
+	    "      --stats[=json]    print exit statistics on stderr when the VM stops\n"
+	    "\n"
+	    "Appended to the command line unless already there: console=ttyS0 reboot=k.\n"
+	    "The serial console is stdin/stdout; on a terminal, Ctrl-A x quits.\n"
+	    "Exit status: 0 after guest power-off or reboot, 3 after a guest crash\n"
+	    "(triple fault, or a kernel panic reported through pvpanic), 1 on a VMM\n"
+	    "error, 2 on a usage error.\n",
+	    f);
 }
 
 static int map_file(const char *what, const char *path, struct mapped_file *out)
@@ -112,9 +131,57 @@ static int build_cmdline(const char *user, char *buf, size_t len)
 	return 0;
 }
 
+/* Open every image before the VM exists: a bad disk costs no VM. */
+static int open_disks(struct run_disk *disks, unsigned int n)
+{
+	char why[512];
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (blk_disk_open(&disks[i].disk, &disks[i].spec, why, sizeof(why)) < 0) {
+			cli_error("%s", why);
+			return -1;
+		}
+		disks[i].disk_open = true;
+	}
+	return 0;
+}
+
+static int attach_disks(struct run_disk *disks, unsigned int n, struct machine *m,
+			unsigned int nr_queues)
+{
+	char why[256];
+	const char *attach_why;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (virtio_blk_init(&disks[i].blk, &disks[i].disk, nr_queues, DISK_QUEUE_SIZE, why,
+				    sizeof(why)) < 0) {
+			cli_error("disk %s: %s", disks[i].spec.path, why);
+			return -1;
+		}
+		disks[i].blk_init = true;
+		if (virtio_host_add(&m->virtio, &disks[i].blk.vdev, &attach_why) < 0) {
+			cli_error("disk %s: %s", disks[i].spec.path, attach_why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* After machine_destroy(): the transports have stopped the devices' threads. */
+static void release_disks(struct run_disk *disks, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		if (disks[i].blk_init)
+			virtio_blk_destroy(&disks[i].blk);
+		if (disks[i].disk_open)
+			blk_disk_close(&disks[i].disk);
+		disk_spec_free(&disks[i].spec);
+	}
+}
+
 int cmd_run(int argc, char **argv)
 {
-	enum { OPT_STATS = 256, OPT_KVM };
+	enum { OPT_STATS = 256, OPT_KVM, OPT_DISK };
 	static const struct option longopts[] = {
 	    {"kernel", required_argument, NULL, 'k'},
 	    {"initrd", required_argument, NULL, 'i'},
@@ -123,6 +190,7 @@ int cmd_run(int argc, char **argv)
 	    {"mem", required_argument, NULL, 'm'},
 	    {"stats", optional_argument, NULL, OPT_STATS},
 	    {"kvm", required_argument, NULL, OPT_KVM},
+	    {"disk", required_argument, NULL, OPT_DISK},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -132,6 +200,9 @@ int cmd_run(int argc, char **argv)
 	enum stats_mode stats = STATS_OFF;
 	static struct vm vm;
 	static struct machine machine;
+	static struct run_disk disks[MAX_DISKS];
+	unsigned int nr_disks = 0;
+	char disk_why[256];
 	struct linux_boot boot;
 	char cmdline[CMDLINE_MAX];
 	const char *why = NULL;
@@ -176,6 +247,20 @@ int cmd_run(int argc, char **argv)
 		case OPT_KVM:
 			cfg.kvm_path = optarg;
 			break;
+		case OPT_DISK:
+			if (nr_disks == MAX_DISKS) {
+				cli_error("--disk: at most %d disks", MAX_DISKS);
+				release_disks(disks, nr_disks);
+				return VM_EXIT_USAGE;
+			}
+			if (disk_spec_parse(&disks[nr_disks].spec, optarg, disk_why,
+					    sizeof(disk_why)) < 0) {
+				cli_error("%s", disk_why);
+				release_disks(disks, nr_disks);
+				return VM_EXIT_USAGE;
+			}
+			nr_disks++;
+			break;
 		case 'h':
 			run_usage(stdout);
 			return 0;
@@ -186,18 +271,22 @@ int cmd_run(int argc, char **argv)
 	}
 	if (optind < argc) {
 		cli_error("run: unexpected argument '%s'", argv[optind]);
-		return VM_EXIT_USAGE;
+		status = VM_EXIT_USAGE;
+		goto out_files;
 	}
 	if (!kernel_path) {
 		cli_error("run: no kernel given (-k BZIMAGE)");
-		return VM_EXIT_USAGE;
+		status = VM_EXIT_USAGE;
+		goto out_files;
 	}
 	if (build_cmdline(user_cmdline, cmdline, sizeof(cmdline)) < 0) {
 		cli_error("--cmdline: longer than %d bytes", CMDLINE_MAX - 1);
-		return VM_EXIT_USAGE;
+		status = VM_EXIT_USAGE;
+		goto out_files;
 	}
 	if (map_file("kernel", kernel_path, &kernel) < 0 ||
-	    (initrd_path && map_file("initrd", initrd_path, &initrd) < 0))
+	    (initrd_path && map_file("initrd", initrd_path, &initrd) < 0) ||
+	    open_disks(disks, nr_disks) < 0)
 		goto out_files;
 
 	r = vm_create(&vm, &cfg, &why);
@@ -210,6 +299,8 @@ int cmd_run(int argc, char **argv)
 		cli_error("%s", why);
 		goto out_machine;
 	}
+	if (attach_disks(disks, nr_disks, &machine, cfg.nr_vcpus) < 0)
+		goto out_machine;
 	if (boot_longmode_setup(&vm.mem) < 0) {
 		cli_error("guest RAM too small for the boot page tables");
 		goto out_machine;
@@ -244,6 +335,8 @@ int cmd_run(int argc, char **argv)
 		cli_error("cannot print statistics");
 	if (status != 0)
 		cli_error("%s", vm.stop_why[0] ? vm.stop_why : "the guest stopped with an error");
+	if (!vm.vcpus_abandoned)
+		release_disks(disks, nr_disks);
 	vm_destroy(&vm);
 	return status;
 
@@ -252,6 +345,7 @@ out_machine:
 out_vm:
 	vm_destroy(&vm);
 out_files:
+	release_disks(disks, nr_disks);
 	unmap_file(&kernel);
 	unmap_file(&initrd);
 	return status;
