@@ -125,6 +125,22 @@ expect_error 1 "is empty" run -k "$tmp/empty"
 expect_error 1 "not a regular file" run -k /dev/null
 printf 'not a kernel\n' >"$tmp/text"
 expect_error 1 /nonexistent/initrd run -k "$tmp/text" -i /nonexistent/initrd
+
+# --disk: the spec is a usage error; the image is checked before any VM exists.
+expect_error 2 bogus run -k "$tmp/text" --disk "$tmp/d.img,bogus"
+expect_error 2 "engine 'fast'" run -k "$tmp/text" --disk "$tmp/d.img,engine=fast"
+expect_error 2 "cache 'maybe'" run -k "$tmp/text" --disk "$tmp/d.img,cache=maybe"
+expect_error 2 "--disk" run -k "$tmp/text" --disk ",ro"
+expect_error 1 /nonexistent/disk.img run -k "$tmp/text" --disk /nonexistent/disk.img
+head -c 1000 /dev/zero >"$tmp/odd.img"
+expect_error 1 "multiple of 512" run -k "$tmp/text" --disk "$tmp/odd.img"
+: >"$tmp/zero.img"
+expect_error 1 zero.img run -k "$tmp/text" --disk "$tmp/zero.img"
+expect_error 1 "$tmp" run -k "$tmp/text" --disk "$tmp"
+head -c 4096 /dev/zero >"$tmp/d.img"
+many=()
+for i in 1 2 3 4 5 6 7 8 9; do many+=(--disk "$tmp/d.img,ro"); done
+expect_error 2 "at most 8" run -k "$tmp/text" "${many[@]}"
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	# Bad kernels are refused by the loader, with one line and no VM left behind.
 	expect_error 1 "not a Linux bzImage" run -k "$tmp/text"
