@@ -70,14 +70,14 @@ run_blk() {
 	size=$(wc -c <"$img")
 	# The whole image's sha256 costs ~4 s under TCG: only the ro disk needs it.
 	all=-
-	case "$opts" in *ro*) all=$(sha <"$img") ;; esac
+	case "$opts," in *,ro,*) all=$(sha <"$img") ;; esac
 	echo "RIG-BLK-HOST-BEFORE $name size=$size tail=$(range "$img" 63 1) all=$all"
 	echo "RIG-L2-LAUNCH $name uptime=$(up) cpus=$cpus disk=$img$opts"
 	timeout "$T" nestvmm run -k /l2/vmlinuz -i /l2/initrd -c "$cpus" -m 256M \
 		--disk "$img$opts" --cmdline "$base panic=-1 rig.scenario=$name" </dev/null
 	rc=$?
 	echo "RIG-L2-END $name rc=$rc uptime=$(up)"
-	case "$opts" in *ro*) all=$(sha <"$img") ;; esac
+	case "$opts," in *,ro,*) all=$(sha <"$img") ;; esac
 	echo "RIG-BLK-HOST $name direct=$(range "$img" 1 4) sync=$(range "$img" 8 4)" \
 		"tail=$(range "$img" 63 1) all=$all"
 	rm -f "$img"
