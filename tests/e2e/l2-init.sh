@@ -10,7 +10,66 @@ read -r up _ </proc/uptime
 echo "RIG-L2-INIT $scen uptime=$up"
 echo "RIG-L2-NPROC $scen $(nproc)"
 
+# Virtio-blk scenarios (blk, blk-ENGINE, blk-ro): /dev/vda is an image in
+# L1's tmpfs. Every result is a `RIG-BLK NAME key=value...` line; the data
+# written are counter patterns (pattern START: 262144 lines of the 15-digit
+# number 1e14+START+i, i.e. 4 MiB in which every 16-byte record is unique),
+# so that rig_e2e.sh can compute what L2 and L1 must both see.
+pattern() { seq $((100000000000000 + $1)) $((100000000000000 + $1 + 262143)); }
+sha() { sha256sum | cut -d' ' -f1; }
+blk() {
+	mount -t devtmpfs devtmpfs /dev 2>/dev/null
+	mount -t tmpfs tmpfs /tmp
+	if rig-load-modules >/tmp/mod.err 2>&1; then
+		echo "RIG-BLK $scen modules=ok"
+	else
+		echo "RIG-BLK $scen modules=fail $(tr '\n' ' ' </tmp/mod.err)"
+	fi
+	i=0
+	while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ ! -e /sys/block/vda ] || [ ! -b /dev/vda ]; then
+		echo "RIG-BLK $scen probe vda=no ($(ls /sys/block | tr '\n' ' '))"
+		return
+	fi
+	set -- /sys/block/vda/mq/*
+	mq=$#
+	[ -e "$1" ] || mq=0
+	size=$(($(cat /sys/block/vda/size) * 512))
+	echo "RIG-BLK $scen probe vda=yes size=$size mq=$mq ro=$(cat /sys/block/vda/ro)"
+	# The last MiB as L1 wrote it: the read path alone.
+	tail=$(dd if=/dev/vda bs=1M skip=$((size / 1048576 - 1)) count=1 iflag=direct 2>/dev/null | sha)
+	echo "RIG-BLK $scen read tail=$tail"
+	if [ "$scen" = blk-ro ]; then
+		pattern 0 >/tmp/pat
+		dd if=/tmp/pat of=/dev/vda bs=64k count=1 oflag=direct conv=notrunc 2>/dev/null
+		echo "RIG-BLK $scen ro-write rc=$?"
+		return
+	fi
+	# Direct write of 4 MiB at 1 MiB, read back past the page cache.
+	pattern 65536 >/tmp/pat
+	dd if=/tmp/pat of=/dev/vda bs=64k seek=16 oflag=direct conv=notrunc 2>/dev/null
+	wrc=$?
+	got=$(dd if=/dev/vda bs=64k skip=16 count=64 iflag=direct 2>/dev/null | sha)
+	echo "RIG-BLK $scen direct write_rc=$wrc pattern=$(sha </tmp/pat) read=$got"
+	[ "$scen" = blk ] || return
+	# Buffered write of 4 MiB at 8 MiB: only `sync` gets it to the device.
+	pattern 524288 >/tmp/pat
+	dd if=/tmp/pat of=/dev/vda bs=64k seek=128 conv=notrunc 2>/dev/null
+	wrc=$?
+	sync
+	got=$(dd if=/dev/vda bs=64k skip=128 count=64 iflag=direct 2>/dev/null | sha)
+	echo "RIG-BLK $scen sync write_rc=$wrc pattern=$(sha </tmp/pat) read=$got"
+}
+
 case "$scen" in
+blk|blk-io_uring|blk-aio|blk-sync|blk-ro)
+	blk
+	echo "RIG-BLK $scen done"
+	poweroff -f
+	;;
 smp1)
 	# Serial input: L1 keeps sending "rig-token-N" lines to nestvmm's stdin
 	# until we have read one (early ones may be lost while the 8250 driver

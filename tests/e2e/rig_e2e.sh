@@ -8,7 +8,10 @@
 # checks reuse that log (see the key below).
 #
 # CHECK: l1-kvm | l2-boot-smp1 | l2-boot-smp2 | l2-serial-input |
-#        l2-poweroff | l2-reboot | l2-panic
+#        l2-poweroff | l2-reboot | l2-panic |
+#        blk-probe | blk-rw | blk-sync | blk-mq | blk-ro |
+#        blk-engine-io_uring | blk-engine-aio | blk-engine-sync
+# The blk-* checks skip when the nestvmm under test has no --disk option.
 # Exit: 0 pass, 1 fail, 77 skip (no qemu-system-x86_64, no kernel).
 set -euo pipefail
 
@@ -24,6 +27,7 @@ fail() { echo "FAIL ($check): $*"; exit 1; }
 
 case "$check" in
 l1-kvm|l2-boot-smp1|l2-boot-smp2|l2-serial-input|l2-poweroff|l2-reboot|l2-panic) ;;
+blk-probe|blk-rw|blk-sync|blk-mq|blk-ro|blk-engine-io_uring|blk-engine-aio|blk-engine-sync) ;;
 *) echo "rig_e2e.sh: unknown check '$check'"; exit 2 ;;
 esac
 
@@ -59,8 +63,9 @@ if [ ! -f "$status" ]; then
 		set +e
 		# RIG_E2E_RIG_ARGS: extra rig options, for debugging the suite.
 		# shellcheck disable=SC2086
-		timeout 700 "$rigdir/rig" script "$here/l1-scenarios.sh" --l2-init "$here/l2-init.sh" \
-			--nestvmm "$nestvmm" --cache "$cache" --kernel-dir "$kdir" --timeout 600 \
+		timeout 800 "$rigdir/rig" script "$here/l1-scenarios.sh" --l2-init "$here/l2-init.sh" \
+			--l2-module virtio_pci --l2-module virtio_blk \
+			--nestvmm "$nestvmm" --cache "$cache" --kernel-dir "$kdir" --timeout 750 \
 			--log "$log" --quiet ${RIG_E2E_RIG_ARGS:-}
 		rc=$?
 		set -e
@@ -89,6 +94,106 @@ end_rc() {
 show() {
 	echo "--- scenario $1 ---"
 	section "$1" | tail -n 40
+}
+
+# The value of KEY= on the first line of scenario $1 holding "RIG-BLK $1 $2".
+blk_val() {
+	section "$1" | grep -m1 -- "RIG-BLK $1 $2" | sed -n "s/.* $3=\([^ ]*\).*/\1/p"
+}
+# The value of KEY= on L1's RIG-BLK-HOST[-BEFORE] line of scenario $1.
+host_val() {
+	grep -m1 -- "$2 $1 " "$log" | sed -n "s/.* $3=\([^ ]*\).*/\1/p"
+}
+# What L2 writes at record START (see pattern() in l2-init.sh).
+pattern_sha() {
+	busybox seq $((100000000000000 + $1)) $((100000000000000 + $1 + 262143)) |
+		sha256sum | cut -d' ' -f1
+}
+# The write/read-back check of scenario $1: L2's direct write at 1 MiB
+# reads back as the pattern in L2, and the host file holds it after exit.
+blk_rw() {
+	local scen=$1 want rc
+	want=$(pattern_sha 65536)
+	blk_common "$scen"
+	[ "$(blk_val "$scen" direct write_rc)" = 0 ] ||
+		{ show "$scen"; fail "dd oflag=direct to /dev/vda failed in L2"; }
+	[ "$(blk_val "$scen" direct pattern)" = "$want" ] ||
+		{ show "$scen"; fail "L2 generated a different pattern than expected"; }
+	[ "$(blk_val "$scen" direct read)" = "$want" ] ||
+		{ show "$scen"; fail "L2 read back $(blk_val "$scen" direct read), wrote $want"; }
+	rc=$(end_rc "$scen")
+	[ "$rc" = 0 ] || { show "$scen"; fail "nestvmm ended with status '$rc', expected 0"; }
+	[ "$(host_val "$scen" RIG-BLK-HOST direct)" = "$want" ] ||
+		{ show "$scen"; fail "the image in L1 holds $(host_val "$scen" RIG-BLK-HOST direct) at [1 MiB, 5 MiB), L2 wrote $want"; }
+	echo "  $scen: 4 MiB written with O_DIRECT read back in L2 and found in L1's image (sha256 ${want:0:16}...)"
+}
+# Probe and read path: modules, /dev/vda, its size, the last MiB.
+blk_common() {
+	local scen=$1 s size want
+	s=$(section "$scen")
+	[ -n "$s" ] || fail "scenario $scen never launched"
+	echo "$s" | has "RIG-L2-INIT $scen " || { show "$scen"; fail "L2 never reached its /init"; }
+	echo "$s" | has "RIG-BLK $scen modules=ok" ||
+		{ show "$scen"; fail "the virtio modules did not load in L2"; }
+	echo "$s" | has "RIG-BLK $scen probe vda=yes" ||
+		{ show "$scen"; fail "no /dev/vda in L2 (virtio_blk did not probe)"; }
+	size=$(blk_val "$scen" probe size)
+	want=$(host_val "$scen" RIG-BLK-HOST-BEFORE size)
+	[ -n "$want" ] || { show "$scen"; fail "L1 did not report the image size"; }
+	[ "$size" = "$want" ] || { show "$scen"; fail "/dev/vda is $size bytes, the image $want"; }
+	want=$(host_val "$scen" RIG-BLK-HOST-BEFORE tail)
+	[ "$(blk_val "$scen" read tail)" = "$want" ] ||
+		{ show "$scen"; fail "L2 read the image's last MiB as $(blk_val "$scen" read tail), L1 has $want"; }
+}
+blk_check() {
+	local why scen want got wrc
+	why=$(sed -n 's/.*RIG-BLK-SKIP //p' "$log" | head -n1)
+	[ -z "$why" ] || skip "$why"
+	grep -q 'RIG-BLK-IMAGE-FAIL' "$log" && fail "$(sed -n 's/.*RIG-BLK-IMAGE-FAIL //p' "$log" | head -n1)"
+	case "$1" in
+	blk-probe)
+		blk_common blk
+		echo "  /dev/vda probed, $(blk_val blk probe size) bytes like the image; its last MiB reads as in L1"
+		;;
+	blk-rw) blk_rw blk ;;
+	blk-engine-*) blk_rw "blk-${1#blk-engine-}" ;;
+	blk-sync)
+		want=$(pattern_sha 524288)
+		blk_common blk
+		[ "$(blk_val blk sync write_rc)" = 0 ] || { show blk; fail "buffered dd to /dev/vda failed in L2"; }
+		[ "$(blk_val blk sync read)" = "$want" ] ||
+			{ show blk; fail "after sync L2 read back $(blk_val blk sync read), wrote $want"; }
+		got=$(host_val blk RIG-BLK-HOST sync)
+		[ "$got" = "$want" ] ||
+			{ show blk; fail "after sync and poweroff -f the image holds $got at [8 MiB, 12 MiB), L2 wrote $want"; }
+		echo "  buffered write + sync in L2 reached L1's image (sha256 ${want:0:16}...)"
+		;;
+	blk-mq)
+		blk_common blk
+		got=$(blk_val blk probe mq)
+		[ "$got" = 2 ] || { show blk; fail "/sys/block/vda/mq has '$got' entries with 2 vCPUs, expected 2"; }
+		got=$(blk_val blk-io_uring probe mq)
+		[ "$got" = 1 ] || { show blk-io_uring; fail "/sys/block/vda/mq has '$got' entries with 1 vCPU, expected 1"; }
+		echo "  2 vCPUs: 2 queues; 1 vCPU: 1 queue"
+		;;
+	blk-ro)
+		scen=blk-ro
+		blk_common "$scen"
+		[ "$(blk_val "$scen" probe ro)" = 1 ] ||
+			{ show "$scen"; fail "/sys/block/vda/ro is '$(blk_val "$scen" probe ro)', expected 1"; }
+		wrc=$(blk_val "$scen" ro-write rc)
+		[ -n "$wrc" ] || { show "$scen"; fail "L2 did not try to write"; }
+		[ "$wrc" != 0 ] || { show "$scen"; fail "a write to the read-only /dev/vda succeeded in L2"; }
+		[ "$(end_rc "$scen")" = 0 ] || { show "$scen"; fail "nestvmm ended with status '$(end_rc "$scen")', expected 0"; }
+		want=$(host_val "$scen" RIG-BLK-HOST-BEFORE all)
+		got=$(host_val "$scen" RIG-BLK-HOST all)
+		if [ -z "$want" ] || [ "$got" != "$want" ]; then
+			show "$scen"
+			fail "the read-only image changed (sha256 '$want' -> '$got')"
+		fi
+		echo "  ro disk: /sys/block/vda/ro = 1, dd write failed (status $wrc), image unchanged"
+		;;
+	esac
 }
 
 case "$check" in
@@ -129,6 +234,9 @@ l2-poweroff|l2-reboot)
 	[ -n "$rc" ] || { show "$scen"; fail "nestvmm did not end (no RIG-L2-END $scen)"; }
 	[ "$rc" = 0 ] || { show "$scen"; fail "nestvmm ended with status $rc after ${mark,,} -f, expected 0"; }
 	echo "  ${mark,,} -f in L2 ended nestvmm with status 0"
+	;;
+blk-*)
+	blk_check "$check"
 	;;
 l2-panic)
 	s=$(section panic)
