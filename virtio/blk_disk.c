@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -269,6 +270,20 @@ int blk_disk_open(struct blk_disk *disk, const struct disk_spec *spec, char *why
 	r = check_and_size(disk, spec, &st, why, why_len);
 	if (r < 0)
 		goto out_close;
+	/*
+	 * Two VMs writing one image corrupt it: a read-write disk takes the
+	 * image exclusively, read-only ones share it (flock, as QEMU does).
+	 */
+	if (flock(disk->fd, (spec->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		err = errno;
+		r = err == EWOULDBLOCK
+			? fail(why, why_len, -EBUSY,
+			       "disk %s: in use by another VM or process (image locked)%s",
+			       spec->path, spec->read_only ? "" : "; readers can share it with ,ro")
+			: fail(why, why_len, -err, "disk %s: cannot lock: %s", spec->path,
+			       strerror(err));
+		goto out_close;
+	}
 	flags = fcntl(disk->fd, F_GETFL);
 	if (flags < 0 || fcntl(disk->fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
 		err = errno;

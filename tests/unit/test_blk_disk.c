@@ -241,8 +241,15 @@ static void test_serial_stable(void **state)
 	struct blk_disk d1, d2, d3;
 
 	assert_int_equal(open_disk(f, &d1, a, true, BLK_CACHE_WRITEBACK), 0);
-	assert_int_equal(open_disk(f, &d2, a, false, BLK_CACHE_WRITEBACK), 0);
 	assert_int_equal(open_disk(f, &d3, b, true, BLK_CACHE_WRITEBACK), 0);
+	blk_disk_close(&d1); /* a read-write open needs the image to itself */
+	assert_int_equal(open_disk(f, &d2, a, false, BLK_CACHE_WRITEBACK), 0);
+	assert_int_equal(open_disk(f, &d1, a, true, BLK_CACHE_WRITEBACK), -EBUSY);
+	assert_int_equal(open_disk(f, &d1, a, true, BLK_CACHE_WRITEBACK), -EBUSY);
+	blk_disk_close(&d2);
+	assert_int_equal(open_disk(f, &d1, a, true, BLK_CACHE_WRITEBACK), 0);
+	assert_int_equal(open_disk(f, &d2, a, false, BLK_CACHE_WRITEBACK), -EBUSY);
+	assert_int_equal(open_disk(f, &d2, a, true, BLK_CACHE_WRITEBACK), 0);
 	assert_memory_equal(d1.serial, d2.serial, sizeof(d1.serial));
 	assert_memory_not_equal(d1.serial, d3.serial, sizeof(d1.serial));
 	assert_memory_equal(d1.serial, "nvmm-", 5);
@@ -285,6 +292,35 @@ static void check_cache_none(struct fx *f, const char *path, bool tmpfs)
 	close(fd);
 }
 
+/* One writer or many readers per image, across processes too. */
+static void test_image_lock(void **state)
+{
+	struct fx *f = *state;
+	const char *a = make_file(f, "lock.img", 1024, 0600);
+	struct blk_disk w, r1, r2;
+	int status;
+	pid_t pid;
+
+	assert_int_equal(open_disk(f, &w, a, false, BLK_CACHE_WRITEBACK), 0);
+	assert_refused(f, open_disk(f, &r1, a, false, BLK_CACHE_WRITEBACK), EBUSY, a, "locked");
+	assert_refused(f, open_disk(f, &r1, a, true, BLK_CACHE_WRITEBACK), EBUSY, a, "locked");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) /* another VMM process */
+		_exit(open_disk(f, &r1, a, false, BLK_CACHE_WRITEBACK) == -EBUSY ? 0 : 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	blk_disk_close(&w);
+
+	assert_int_equal(open_disk(f, &r1, a, true, BLK_CACHE_WRITEBACK), 0);
+	assert_int_equal(open_disk(f, &r2, a, true, BLK_CACHE_WRITEBACK), 0);
+	assert_refused(f, open_disk(f, &w, a, false, BLK_CACHE_WRITEBACK), EBUSY, a, ",ro");
+	blk_disk_close(&r1);
+	blk_disk_close(&r2);
+	assert_int_equal(open_disk(f, &w, a, false, BLK_CACHE_WRITEBACK), 0);
+	blk_disk_close(&w);
+}
+
 static void test_cache_none(void **state)
 {
 	struct fx *f = *state;
@@ -325,6 +361,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_read_only_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probes_keep_data, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_serial_stable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_image_lock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cache_none, setup, teardown),
 	    cmocka_unit_test(test_sync_engine_always_there),
 	};
