@@ -64,7 +64,26 @@ void blk_ioq_fini(struct blk_ioq *q)
 
 int blk_ioq_watch(struct blk_ioq *q, int fd, uint64_t tag)
 {
+	if (fd < 0)
+		return -EBADF;
 	return q->ops->watch(q, fd, tag);
+}
+
+/*
+ * A last line of defence behind the device model's own checks: an I/O past
+ * the end would grow a regular file, and an offset above INT64_MAX is a
+ * negative off_t to the kernel.
+ */
+static bool io_in_range(const struct blk_io *io, uint64_t size)
+{
+	if (io->op == BLK_OP_FLUSH)
+		return true;
+	if (io->op != BLK_OP_READ && io->op != BLK_OP_WRITE && io->op != BLK_OP_DISCARD &&
+	    io->op != BLK_OP_WRITE_ZEROES)
+		return false;
+	if ((io->op == BLK_OP_READ || io->op == BLK_OP_WRITE) && io->len && (!io->iov || !io->niov))
+		return false;
+	return io->offset <= size && io->len <= size - io->offset;
 }
 
 int blk_ioq_queue(struct blk_ioq *q, struct blk_io *io)
@@ -73,8 +92,12 @@ int blk_ioq_queue(struct blk_ioq *q, struct blk_io *io)
 
 	if (q->inflight >= q->depth)
 		return -EAGAIN;
+	if (!io_in_range(io, q->disk->size))
+		return -EINVAL;
 	io->done = 0;
 	io->res = 0;
+	io->rest = NULL;
+	io->nrest = io->op == BLK_OP_WRITE_ZEROES ? blk_wz_first(io) : 0;
 	r = q->ops->queue(q, io);
 	if (r == 0)
 		q->inflight++;
