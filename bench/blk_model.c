@@ -1,0 +1,919 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blk-model: the virtio-blk device model against the backend's limit, no
+ * KVM involved.
+ *
+ * This process plays the guest's driver on the real split-ring code and
+ * feeds the real device model (virtio/blk.c) with its real I/O thread and
+ * engine (io_uring unless --engine says otherwise) on a file. The reference
+ * is fio with the same engine, the same file, the same pattern and depth,
+ * run in the same process lifetime, so both see the same page cache and the
+ * same machine state; runs alternate order round by round because these
+ * machines drift.
+ *
+ * What the nestvmm figure includes, honestly: the driver's own work (laying
+ * out requests, reading the used ring, its kicks as eventfd writes, its
+ * sleeps on the "interrupt" eventfd) runs on this thread beside the device
+ * thread, like a guest vCPU beside its VMM's I/O thread. A kick here is a
+ * cheap write(2), where a real guest pays a VM exit (ioeventfd), so this
+ * bounds the device model from above; it does not model the guest kernel.
+ * The driver spins for a short while before it sleeps, like a guest that
+ * polls briefly, and asks for an interrupt at every batch (used_event), so
+ * the device pays for its notifications (one eventfd write per batch).
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "virtio/blk.h"
+#include "virtio/blk_req.h"
+#include "virtio/block.h"
+#include "vmm/guest_mem.h"
+
+#define DEFAULT_SIZE	(1ull << 30)
+#define DEFAULT_DIR	"/dev/shm"
+#define QUEUE_SIZE	256
+#define MAX_QD		64
+#define MAX_BS		(128u << 10)
+#define RAM_SIZE	(64ull << 20)
+#define MAX_ROUNDS	9
+#define DEFAULT_SPIN_US 0
+#define FIO_OUT_MAX	(1u << 20)
+
+/* Guest RAM layout: rings, then per-slot headers and status bytes, then data. */
+#define DESC_GPA      0x10000ull
+#define AVAIL_GPA     0x20000ull
+#define USED_GPA      0x30000ull
+#define HDR_GPA(s)    (0x100000ull + 32ull * (s))
+#define STATUS_GPA(s) (HDR_GPA(s) + 16)
+#define DATA_GPA(s)   (0x400000ull + (uint64_t)MAX_BS * (s))
+
+struct workload {
+	const char *name;
+	const char *fio_rw;
+	uint32_t bs;
+	unsigned int qd;
+	bool write;
+	bool random;
+	double goal; /* nestvmm / fio to reach; 0: none */
+};
+
+static const struct workload workloads[] = {
+    {"randread 4k qd1", "randread", 4096, 1, false, true, 0},
+    {"randread 4k qd32", "randread", 4096, 32, false, true, 0.90},
+    {"seqread 128k qd32", "read", 128 << 10, 32, false, false, 0.95},
+    {"seqwrite 128k qd32", "write", 128 << 10, 32, true, false, 0.95},
+};
+#define NR_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
+
+struct figures {
+	double iops;
+	double mbps;		/* 10^6 bytes per second */
+	double kicks_per_io;	/* driver -> device notifications */
+	double notifies_per_io; /* device -> driver interrupts */
+};
+
+struct opts {
+	const char *file;
+	const char *dir;
+	uint64_t size;
+	double seconds;
+	unsigned int rounds;
+	unsigned int spin_us;
+	enum blk_engine engine;
+	bool json;
+};
+
+/* ---- the fake transport: notify is an eventfd, as an irqfd would be ---- */
+
+struct transport {
+	int irq_fd;
+	uint64_t notifies; /* written by the device thread only */
+	atomic_uint needs_reset;
+};
+
+static void tr_notify_queue(void *t, unsigned int q)
+{
+	struct transport *tr = t;
+	uint64_t one = 1;
+
+	(void)q;
+	tr->notifies++;
+	if (write(tr->irq_fd, &one, sizeof(one)) < 0)
+		return; /* the counter is never near overflow; nothing else can fail */
+}
+
+static void tr_notify_config(void *t)
+{
+	(void)t;
+}
+
+static void tr_needs_reset(void *t)
+{
+	struct transport *tr = t;
+
+	atomic_fetch_add(&tr->needs_reset, 1);
+}
+
+static const struct virtio_transport_ops tr_ops = {
+    .notify_queue = tr_notify_queue,
+    .notify_config = tr_notify_config,
+    .needs_reset = tr_needs_reset,
+};
+
+/* ---- the driver ---- */
+
+struct drv {
+	uint8_t *ram; /* host address of gpa 0 (one region) */
+	struct virtq_desc *desc;
+	struct virtq_avail *avail;
+	struct virtq_used *used;
+	uint16_t *used_event;
+	uint16_t *avail_event;
+	uint16_t avail_idx, published, last_used;
+	unsigned int outstanding;
+	int kick_fd, irq_fd;
+	uint64_t kicks, sleeps;
+	uint64_t spin_ns; /* polls the used ring this long before it sleeps */
+
+	const struct workload *w;
+	uint64_t nr_blocks; /* of w->bs in the file */
+	uint64_t next_block;
+	uint64_t rng;
+	uint64_t done, errors;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static void put_desc(struct drv *d, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
+		     uint16_t next)
+{
+	struct virtq_desc *e = &d->desc[i];
+
+	e->addr = htole64(addr);
+	e->len = htole32(len);
+	e->flags = htole16(flags);
+	e->next = htole16(next);
+}
+
+/* Slot s owns descriptors 3s (header), 3s + 1 (data), 3s + 2 (status). */
+static void drv_layout(struct drv *d, const struct workload *w)
+{
+	for (unsigned int s = 0; s < w->qd; s++) {
+		uint16_t h = (uint16_t)(3 * s);
+
+		put_desc(d, h, HDR_GPA(s), 16, VIRTQ_DESC_F_NEXT, h + 1);
+		put_desc(d, h + 1, DATA_GPA(s), w->bs,
+			 VIRTQ_DESC_F_NEXT | (w->write ? 0 : VIRTQ_DESC_F_WRITE), h + 2);
+		put_desc(d, h + 2, STATUS_GPA(s), 1, VIRTQ_DESC_F_WRITE, 0);
+	}
+}
+
+static void drv_add(struct drv *d, unsigned int slot)
+{
+	const struct workload *w = d->w;
+	uint32_t *hdr = (uint32_t *)(d->ram + HDR_GPA(slot));
+	uint64_t block, sector;
+
+	if (w->random) {
+		block = xorshift(&d->rng) % d->nr_blocks;
+	} else {
+		block = d->next_block++;
+		if (d->next_block == d->nr_blocks)
+			d->next_block = 0;
+	}
+	sector = block * (w->bs / VIRTIO_BLK_SECTOR_SIZE);
+	hdr[0] = htole32(w->write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN);
+	hdr[1] = 0;
+	hdr[2] = htole32((uint32_t)sector);
+	hdr[3] = htole32((uint32_t)(sector >> 32));
+	d->ram[STATUS_GPA(slot)] = 0xff;
+	d->avail->ring[d->avail_idx & (QUEUE_SIZE - 1)] = htole16((uint16_t)(3 * slot));
+	d->avail_idx++;
+	d->outstanding++;
+}
+
+/* Make the added chains visible; kick only when the device asked (EVENT_IDX). */
+static void drv_publish(struct drv *d)
+{
+	uint16_t old = d->published, new = d->avail_idx;
+	uint16_t event;
+	uint64_t one = 1;
+
+	if (old == new)
+		return;
+	__atomic_store_n(&d->avail->idx, htole16(new), __ATOMIC_RELEASE);
+	d->published = new;
+	atomic_thread_fence(memory_order_seq_cst);
+	event = le16toh(__atomic_load_n(d->avail_event, __ATOMIC_RELAXED));
+	if ((uint16_t)(new - event - 1) < (uint16_t)(new - old)) {
+		d->kicks++;
+		if (write(d->kick_fd, &one, sizeof(one)) < 0)
+			d->errors++;
+	}
+}
+
+/* Take what the device used; refill each freed slot when @refill. */
+static unsigned int drv_reap(struct drv *d, bool refill)
+{
+	uint16_t idx = le16toh(__atomic_load_n(&d->used->idx, __ATOMIC_ACQUIRE));
+	unsigned int n = 0;
+
+	while (d->last_used != idx) {
+		struct virtq_used_elem *e = &d->used->ring[d->last_used & (QUEUE_SIZE - 1)];
+		unsigned int slot = le32toh(e->id) / 3;
+
+		if (d->ram[STATUS_GPA(slot)] != VIRTIO_BLK_S_OK)
+			d->errors++;
+		d->last_used++;
+		d->outstanding--;
+		d->done++;
+		n++;
+		if (refill)
+			drv_add(d, slot);
+	}
+	if (n) {
+		/* An interrupt for the next used buffer, like a driver with callbacks on. */
+		__atomic_store_n(d->used_event, htole16(d->last_used), __ATOMIC_RELAXED);
+		drv_publish(d);
+	}
+	return n;
+}
+
+/* Nothing used for spin_ns: sleep until the device's notification. */
+static void drv_sleep(struct drv *d)
+{
+	struct pollfd pfd = {.fd = d->irq_fd, .events = POLLIN};
+	uint64_t v;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	if (le16toh(__atomic_load_n(&d->used->idx, __ATOMIC_ACQUIRE)) != d->last_used)
+		return;
+	d->sleeps++;
+	if (poll(&pfd, 1, 100) > 0 && read(d->irq_fd, &v, sizeof(v)) < 0)
+		d->errors++;
+}
+
+static int run_model(struct drv *d, struct transport *tr, const struct workload *w,
+		     uint64_t file_size, double seconds, struct figures *fig)
+{
+	uint64_t kicks0 = d->kicks, notifies0 = __atomic_load_n(&tr->notifies, __ATOMIC_RELAXED);
+	uint64_t t0, t_end, last_activity, now, done_at_end;
+	uint64_t deadline;
+
+	d->w = w;
+	d->nr_blocks = file_size / w->bs;
+	d->next_block = 0;
+	d->done = 0;
+	d->errors = 0;
+	drv_layout(d, w);
+
+	t0 = now_ns();
+	t_end = t0 + (uint64_t)(seconds * 1e9);
+	for (unsigned int s = 0; s < w->qd; s++)
+		drv_add(d, s);
+	drv_publish(d);
+	last_activity = t0;
+	for (;;) {
+		unsigned int n = drv_reap(d, true);
+
+		now = now_ns();
+		if (now >= t_end)
+			break;
+		if (n)
+			last_activity = now;
+		else if (now - last_activity >= d->spin_ns)
+			drv_sleep(d);
+		else
+			__builtin_ia32_pause();
+	}
+	done_at_end = d->done;
+	/* Drain what is still in flight; not counted. */
+	deadline = now + 10ull * 1000000000ull;
+	while (d->outstanding && now_ns() < deadline)
+		if (!drv_reap(d, false))
+			drv_sleep(d);
+	if (d->outstanding) {
+		fprintf(stderr, "blk-model: %u requests never completed\n", d->outstanding);
+		return -ETIMEDOUT;
+	}
+	if (d->errors) {
+		fprintf(stderr, "blk-model: %s: %" PRIu64 " requests failed\n", w->name, d->errors);
+		return -EIO;
+	}
+	fig->iops = (double)done_at_end / ((double)(now - t0) / 1e9);
+	fig->mbps = fig->iops * w->bs / 1e6;
+	/* Over the whole run, drain included: the device thread is idle by now. */
+	fig->kicks_per_io = (double)(d->kicks - kicks0) / (double)d->done;
+	fig->notifies_per_io =
+	    (double)(__atomic_load_n(&tr->notifies, __ATOMIC_RELAXED) - notifies0) /
+	    (double)d->done;
+	return 0;
+}
+
+/* ---- fio ---- */
+
+/* The number after "key" : inside the object that starts at @obj. */
+static bool json_number(const char *obj, const char *key, double *out)
+{
+	char pat[64];
+	const char *p;
+	char *end;
+
+	snprintf(pat, sizeof(pat), "\"%s\"", key);
+	p = strstr(obj, pat);
+	if (!p)
+		return false;
+	p += strlen(pat);
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	if (*p != ':')
+		return false;
+	*out = strtod(p + 1, &end);
+	return end != p + 1;
+}
+
+/* The object value of "key" : { ... } (its opening brace), or NULL. */
+static const char *json_object(const char *s, const char *key)
+{
+	char pat[64];
+	size_t len;
+
+	len = (size_t)snprintf(pat, sizeof(pat), "\"%s\"", key);
+	for (const char *p = strstr(s, pat); p; p = strstr(p + 1, pat)) {
+		const char *q = p + len;
+
+		while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+			q++;
+		if (*q != ':')
+			continue;
+		q++;
+		while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+			q++;
+		if (*q == '{')
+			return q;
+	}
+	return NULL;
+}
+
+/* Run fio with @argv; its stdout into @out. Returns the exit status, or -errno. */
+static int run_capture(char *const argv[], char *out, size_t out_len)
+{
+	int pipefd[2], status;
+	size_t used = 0;
+	pid_t pid;
+
+	if (pipe(pipefd) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(pipefd[1], STDOUT_FILENO);
+		if (null >= 0)
+			dup2(null, STDERR_FILENO);
+		close(pipefd[0]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	for (;;) {
+		ssize_t n = read(pipefd[0], out + used, out_len - 1 - used);
+
+		if (n > 0) {
+			used += (size_t)n;
+			if (used == out_len - 1)
+				break;
+		} else if (n == 0 || errno != EINTR) {
+			break;
+		}
+	}
+	out[used] = 0;
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* Whether fio runs here; if not, why (for the SKIP column). */
+static bool fio_available(const char *engine, char *why, size_t why_len)
+{
+	char *argv[] = {"fio", "--version", NULL};
+	char *out = malloc(4096);
+	int r;
+
+	if (!out) {
+		snprintf(why, why_len, "out of memory");
+		return false;
+	}
+	r = run_capture(argv, out, 4096);
+	free(out);
+	if (r == 127) {
+		snprintf(why, why_len, "fio not installed (scripts/install-deps installs it)");
+		return false;
+	}
+	if (r != 0) {
+		snprintf(why, why_len, "fio --version failed (status %d)", r);
+		return false;
+	}
+	if (strcmp(engine, "io_uring") && strcmp(engine, "sync") && strcmp(engine, "aio")) {
+		snprintf(why, why_len, "no fio engine for %s", engine);
+		return false;
+	}
+	return true;
+}
+
+static int run_fio(const struct workload *w, const char *file, const char *engine, double seconds,
+		   char *buf, struct figures *fig)
+{
+	char filename[300], bs[32], iodepth[32], runtime[32], ioengine[32];
+	char *argv[] = {
+	    "fio",	    "--name=blk-model",	    ioengine, "--direct=0", "--invalidate=0",
+	    filename,	    NULL /* rw */,	    bs,	      iodepth,	    runtime,
+	    "--time_based", "--output-format=json", NULL};
+	char rw[32];
+	const char *obj;
+	double iops, bw;
+	int r;
+
+	/* Same engine as the model: fio calls libaio "libaio" and the sync engine "psync". */
+	snprintf(ioengine, sizeof(ioengine), "--ioengine=%s",
+		 !strcmp(engine, "aio")	   ? "libaio"
+		 : !strcmp(engine, "sync") ? "psync"
+					   : engine);
+	snprintf(filename, sizeof(filename), "--filename=%s", file);
+	snprintf(rw, sizeof(rw), "--rw=%s", w->fio_rw);
+	argv[6] = rw;
+	snprintf(bs, sizeof(bs), "--bs=%u", w->bs);
+	snprintf(iodepth, sizeof(iodepth), "--iodepth=%u", w->qd);
+	snprintf(runtime, sizeof(runtime), "--runtime=%.0fms", seconds * 1000);
+	r = run_capture(argv, buf, FIO_OUT_MAX);
+	if (r != 0) {
+		fprintf(stderr, "blk-model: fio %s exited with %d\n", w->name, r);
+		return -EIO;
+	}
+	obj = strstr(buf, "\"jobs\""); /* an array: its first job's read or write object */
+	obj = obj ? json_object(obj, w->write ? "write" : "read") : NULL;
+	if (!obj || !json_number(obj, "iops", &iops) || !json_number(obj, "bw_bytes", &bw)) {
+		fprintf(stderr, "blk-model: cannot read fio's JSON for %s\n", w->name);
+		return -EINVAL;
+	}
+	fig->iops = iops;
+	fig->mbps = bw / 1e6;
+	return 0;
+}
+
+/* ---- the file ---- */
+
+static char created_path[300];
+
+static void remove_created(void)
+{
+	if (created_path[0])
+		unlink(created_path);
+	created_path[0] = 0;
+}
+
+static void on_signal(int sig)
+{
+	remove_created();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Fill a new file with non-zero data so reads are real reads, not holes. */
+static int create_file(const char *dir, uint64_t size, char *path, size_t path_len)
+{
+	const size_t chunk = 1u << 20;
+	struct statvfs sv;
+	uint64_t rng = 0x243f6a8885a308d3ull;
+	uint64_t *buf;
+	int fd;
+
+	if (statvfs(dir, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize < size + (64ull << 20)) {
+		fprintf(stderr, "blk-model: %s: not enough free space for a %" PRIu64 " MiB file\n",
+			dir, size >> 20);
+		return -ENOSPC;
+	}
+	snprintf(path, path_len, "%s/nestvmm-blk-model-%d.img", dir, (int)getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "blk-model: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	snprintf(created_path, sizeof(created_path), "%s", path);
+	buf = malloc(chunk);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (uint64_t off = 0; off < size; off += chunk) {
+		for (size_t i = 0; i < chunk / 8; i++)
+			buf[i] = xorshift(&rng);
+		if (pwrite(fd, buf, chunk, (off_t)off) != (ssize_t)chunk) {
+			int e = errno ? errno : EIO;
+
+			fprintf(stderr, "blk-model: %s: %s\n", path, strerror(e));
+			free(buf);
+			close(fd);
+			return -e;
+		}
+	}
+	free(buf);
+	/* Written back now, so writeback does not land in the middle of a run. */
+	fdatasync(fd);
+	close(fd);
+	return 0;
+}
+
+/* ---- setup, rounds, output ---- */
+
+struct bench {
+	struct guest_mem mem;
+	struct blk_disk disk;
+	bool disk_open;
+	struct virtio_blk blk;
+	struct transport tr;
+	struct drv drv;
+};
+
+static int bench_start(struct bench *b, const struct opts *o, const char *path)
+{
+	struct disk_spec spec = {.path = path, .engine = o->engine, .cache = BLK_CACHE_WRITEBACK};
+	struct virtio_dev *dev = &b->blk.vdev;
+	struct drv *d = &b->drv;
+	char why[256];
+	int r;
+
+	r = blk_disk_open(&b->disk, &spec, why, sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, "blk-model: %s\n", why);
+		return r;
+	}
+	b->disk_open = true;
+	r = guest_mem_init(&b->mem, RAM_SIZE);
+	if (r < 0) {
+		fprintf(stderr, "blk-model: guest RAM: %s\n", strerror(-r));
+		return r;
+	}
+	r = virtio_blk_init(&b->blk, &b->disk, 1, QUEUE_SIZE, why, sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, "blk-model: %s\n", why);
+		return r;
+	}
+	b->tr.irq_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	dev->kick_fd[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (b->tr.irq_fd < 0 || dev->kick_fd[0] < 0)
+		return -errno;
+	dev->transport_ops = &tr_ops;
+	dev->transport = &b->tr;
+	/* What Linux accepts from this device. */
+	dev->driver_features = dev->device_features;
+	r = virtq_enable(&dev->vqs[0], &b->mem, QUEUE_SIZE, DESC_GPA, AVAIL_GPA, USED_GPA, true,
+			 true);
+	if (r < 0)
+		return r;
+
+	d->ram = b->mem.regions[0].hva;
+	d->desc = (struct virtq_desc *)(d->ram + DESC_GPA);
+	d->avail = (struct virtq_avail *)(d->ram + AVAIL_GPA);
+	d->used = (struct virtq_used *)(d->ram + USED_GPA);
+	d->used_event = &d->avail->ring[QUEUE_SIZE];
+	d->avail_event = (uint16_t *)&d->used->ring[QUEUE_SIZE];
+	d->kick_fd = dev->kick_fd[0];
+	d->irq_fd = b->tr.irq_fd;
+	d->rng = 0x9e3779b97f4a7c15ull;
+	d->spin_ns = (uint64_t)o->spin_us * 1000;
+
+	r = dev->ops->start(dev);
+	if (r < 0)
+		fprintf(stderr, "blk-model: device start (engine %s): %s\n",
+			blk_engine_name(o->engine), strerror(-r));
+	return r;
+}
+
+static void bench_stop(struct bench *b)
+{
+	virtio_blk_destroy(&b->blk);
+	if (b->blk.vdev.kick_fd[0] >= 0)
+		close(b->blk.vdev.kick_fd[0]);
+	if (b->tr.irq_fd >= 0)
+		close(b->tr.irq_fd);
+	if (b->mem.map)
+		guest_mem_destroy(&b->mem);
+	if (b->disk_open)
+		blk_disk_close(&b->disk);
+	b->disk_open = false;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, unsigned int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+struct row {
+	struct figures model, fio;
+	double ratio;
+	bool have_fio;
+};
+
+static void print_table(const struct opts *o, const char *path, const struct row *rows,
+			const char *fio_skip)
+{
+	printf("blk-model: virtio-blk device model vs fio, engine %s, file %s, "
+	       "%u round(s) x %.1f s, median per figure, driver spins %u us\n",
+	       blk_engine_name(o->engine), path, o->rounds, o->seconds, o->spin_us);
+	printf("%-20s %12s %10s %12s %10s %8s %7s %7s  %s\n", "workload", "nestvmm IOPS", "MB/s",
+	       "fio IOPS", "fio MB/s", "ratio", "kick/IO", "irq/IO", "goal");
+	for (unsigned int i = 0; i < NR_WORKLOADS; i++) {
+		const struct workload *w = &workloads[i];
+		const struct row *r = &rows[i];
+		char goal[32] = "-";
+
+		if (w->goal > 0 && r->have_fio)
+			snprintf(goal, sizeof(goal), ">= %.2f %s", w->goal,
+				 r->ratio >= w->goal ? "met" : "MISSED");
+		else if (w->goal > 0)
+			snprintf(goal, sizeof(goal), ">= %.2f", w->goal);
+		if (r->have_fio)
+			printf("%-20s %12.0f %10.1f %12.0f %10.1f %8.3f %7.3f %7.3f  %s\n", w->name,
+			       r->model.iops, r->model.mbps, r->fio.iops, r->fio.mbps, r->ratio,
+			       r->model.kicks_per_io, r->model.notifies_per_io, goal);
+		else
+			printf("%-20s %12.0f %10.1f %12s %10s %8s %7.3f %7.3f  %s\n", w->name,
+			       r->model.iops, r->model.mbps, "SKIP", "", "", r->model.kicks_per_io,
+			       r->model.notifies_per_io, goal);
+	}
+	if (fio_skip)
+		printf("fio: SKIP: %s\n", fio_skip);
+}
+
+static void print_json(const struct opts *o, const char *path, const struct row *rows,
+		       const char *fio_skip)
+{
+	printf("{\"bench\": \"blk-model\", \"engine\": \"%s\", \"file\": \"%s\", \"rounds\": %u, "
+	       "\"seconds\": %.3f, \"fio_skip\": ",
+	       blk_engine_name(o->engine), path, o->rounds, o->seconds);
+	if (fio_skip)
+		printf("\"%s\"", fio_skip);
+	else
+		printf("null");
+	printf(", \"workloads\": [");
+	for (unsigned int i = 0; i < NR_WORKLOADS; i++) {
+		const struct workload *w = &workloads[i];
+		const struct row *r = &rows[i];
+
+		printf("%s\n  {\"name\": \"%s\", \"bs\": %u, \"qd\": %u, \"nestvmm_iops\": %.0f, "
+		       "\"nestvmm_mbps\": %.1f, \"kicks_per_io\": %.4f, \"irqs_per_io\": %.4f",
+		       i ? "," : "", w->name, w->bs, w->qd, r->model.iops, r->model.mbps,
+		       r->model.kicks_per_io, r->model.notifies_per_io);
+		if (r->have_fio)
+			printf(", \"fio_iops\": %.0f, \"fio_mbps\": %.1f, \"ratio\": %.4f",
+			       r->fio.iops, r->fio.mbps, r->ratio);
+		else
+			printf(", \"fio_iops\": null, \"fio_mbps\": null, \"ratio\": null");
+		if (w->goal > 0)
+			printf(", \"goal\": %.2f, \"goal_met\": %s", w->goal,
+			       r->have_fio ? (r->ratio >= w->goal ? "true" : "false") : "null");
+		printf("}");
+	}
+	printf("\n]}\n");
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: blk-model [--file PATH | --dir DIR] [--size MIB] [--seconds S]\n"
+		"                 [--rounds N] [--engine io_uring|aio|sync] [--json]\n"
+		"  --file PATH  run on this existing file (not removed)\n"
+		"  --dir DIR    create the test file in DIR (default " DEFAULT_DIR ", tmpfs)\n"
+		"  --size MIB   size of the created file (default 1024)\n"
+		"  --seconds S  length of each run (default 2)\n"
+		"  --rounds N   runs of each side per workload, order alternating (default 3)\n");
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+	    {"file", required_argument, NULL, 'f'},    {"dir", required_argument, NULL, 'd'},
+	    {"size", required_argument, NULL, 'z'},    {"seconds", required_argument, NULL, 's'},
+	    {"rounds", required_argument, NULL, 'r'},  {"engine", required_argument, NULL, 'e'},
+	    {"spin-us", required_argument, NULL, 'p'}, {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
+	};
+	char *end;
+	int c;
+
+	*o = (struct opts){.dir = DEFAULT_DIR,
+			   .size = DEFAULT_SIZE,
+			   .seconds = 2,
+			   .rounds = 3,
+			   .spin_us = DEFAULT_SPIN_US,
+			   .engine = BLK_ENGINE_IO_URING};
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			o->file = optarg;
+			break;
+		case 'd':
+			o->dir = optarg;
+			break;
+		case 'z': {
+			unsigned long long mib = strtoull(optarg, &end, 10);
+
+			if (*end || mib < 16 || mib > (1ull << 20)) {
+				fprintf(stderr, "blk-model: --size %s: MiB in 16..1048576\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->size = mib << 20;
+			break;
+		}
+		case 's':
+			o->seconds = strtod(optarg, &end);
+			if (*end || !(o->seconds >= 0.1 && o->seconds <= 600)) {
+				fprintf(stderr, "blk-model: --seconds %s: 0.1..600\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'r':
+			o->rounds = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end || o->rounds < 1 || o->rounds > MAX_ROUNDS) {
+				fprintf(stderr, "blk-model: --rounds %s: 1..%u\n", optarg,
+					MAX_ROUNDS);
+				return -EINVAL;
+			}
+			break;
+		case 'e': {
+			bool found = false;
+
+			for (int e = BLK_ENGINE_IO_URING; e <= BLK_ENGINE_SYNC; e++)
+				if (!strcmp(optarg, blk_engine_name((enum blk_engine)e))) {
+					o->engine = (enum blk_engine)e;
+					found = true;
+				}
+			if (!found) {
+				fprintf(stderr, "blk-model: --engine %s: io_uring, aio or sync\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		}
+		case 'p':
+			o->spin_us = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end || o->spin_us > 1000000) {
+				fprintf(stderr, "blk-model: --spin-us %s: 0..1000000\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "blk-model: unexpected argument %s\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct bench b;
+	struct row rows[NR_WORKLOADS] = {0};
+	char path[300], fio_why[160];
+	const char *fio_skip = NULL;
+	char *fio_buf = NULL;
+	struct opts o;
+	int r;
+
+	if (parse_opts(argc, argv, &o) < 0)
+		return 2;
+	if (!blk_engine_available(o.engine)) {
+		fprintf(stderr, "blk-model: engine %s is not available on this host\n",
+			blk_engine_name(o.engine));
+		return 1;
+	}
+	b.tr.irq_fd = -1;
+	b.blk.vdev.kick_fd[0] = -1;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	atexit(remove_created);
+	if (o.file) {
+		snprintf(path, sizeof(path), "%s", o.file);
+	} else if (create_file(o.dir, o.size, path, sizeof(path)) < 0) {
+		return 1;
+	}
+	if (!fio_available(blk_engine_name(o.engine), fio_why, sizeof(fio_why)))
+		fio_skip = fio_why;
+	else if (!(fio_buf = malloc(FIO_OUT_MAX)))
+		return 1;
+
+	r = bench_start(&b, &o, path);
+	if (r < 0) {
+		bench_stop(&b);
+		return 1;
+	}
+	for (unsigned int i = 0; i < NR_WORKLOADS && r == 0; i++) {
+		const struct workload *w = &workloads[i];
+		double m_iops[MAX_ROUNDS], m_mbps[MAX_ROUNDS], f_iops[MAX_ROUNDS],
+		    f_mbps[MAX_ROUNDS], ratio[MAX_ROUNDS], kicks[MAX_ROUNDS], irqs[MAX_ROUNDS];
+
+		for (unsigned int k = 0; k < o.rounds && r == 0; k++) {
+			struct figures m = {0}, f = {0};
+			bool fio_first = k % 2 == 1;
+
+			if (fio_first && !fio_skip)
+				r = run_fio(w, path, blk_engine_name(o.engine), o.seconds, fio_buf,
+					    &f);
+			if (r == 0)
+				r = run_model(&b.drv, &b.tr, w, b.disk.size, o.seconds, &m);
+			if (r == 0 && !fio_first && !fio_skip)
+				r = run_fio(w, path, blk_engine_name(o.engine), o.seconds, fio_buf,
+					    &f);
+			m_iops[k] = m.iops;
+			m_mbps[k] = m.mbps;
+			kicks[k] = m.kicks_per_io;
+			irqs[k] = m.notifies_per_io;
+			f_iops[k] = f.iops;
+			f_mbps[k] = f.mbps;
+			ratio[k] = f.iops > 0 ? m.iops / f.iops : 0;
+		}
+		if (r)
+			break;
+		rows[i].model.iops = median(m_iops, o.rounds);
+		rows[i].model.mbps = median(m_mbps, o.rounds);
+		rows[i].model.kicks_per_io = median(kicks, o.rounds);
+		rows[i].model.notifies_per_io = median(irqs, o.rounds);
+		if (!fio_skip) {
+			rows[i].have_fio = true;
+			rows[i].fio.iops = median(f_iops, o.rounds);
+			rows[i].fio.mbps = median(f_mbps, o.rounds);
+			rows[i].ratio = median(ratio, o.rounds);
+		}
+	}
+	if (atomic_load(&b.tr.needs_reset)) {
+		fprintf(stderr, "blk-model: the device asked for a reset\n");
+		r = -EIO;
+	}
+	bench_stop(&b);
+	free(fio_buf);
+	if (r)
+		return 1;
+	if (o.json)
+		print_json(&o, path, rows, fio_skip);
+	else
+		print_table(&o, path, rows, fio_skip);
+	return 0;
+}
