@@ -33,6 +33,14 @@ enum blk_wz_stage {
 #define BLK_ZERO_BUF_SIZE (64u * 1024u)
 extern const uint8_t blk_zero_buf[BLK_ZERO_BUF_SIZE];
 
+/* Bytes of blk_zero_buf the next write of a written-out WRITE_ZEROES carries. */
+static inline uint64_t blk_io_zero_chunk(const struct blk_io *io)
+{
+	uint64_t left = io->len - io->done;
+
+	return left < BLK_ZERO_BUF_SIZE ? left : BLK_ZERO_BUF_SIZE;
+}
+
 /* The iovec and offset the next transfer of @io starts from. */
 static inline const struct iovec *blk_io_cur_iov(const struct blk_io *io, unsigned int *niov)
 {

@@ -139,9 +139,7 @@ int64_t blk_io_run_sync(int fd, struct blk_io *io)
 			break;
 		case BLK_OP_WRITE_ZEROES:
 			if (io->nrest == BLK_WZ_WRITE) {
-				left = io->len - io->done;
-				if (left > BLK_ZERO_BUF_SIZE)
-					left = BLK_ZERO_BUF_SIZE;
+				left = blk_io_zero_chunk(io);
 				n = pwrite(fd, blk_zero_buf, left, (off_t)blk_io_cur_offset(io));
 				break;
 			}

@@ -72,9 +72,7 @@ static int prep_io(struct blk_ioq *q, struct blk_io *io)
 		break;
 	case BLK_OP_WRITE_ZEROES:
 		if (io->nrest == BLK_WZ_WRITE) {
-			left = io->len - io->done;
-			if (left > BLK_ZERO_BUF_SIZE)
-				left = BLK_ZERO_BUF_SIZE;
+			left = blk_io_zero_chunk(io);
 			io_uring_prep_write(sqe, fd, blk_zero_buf, (unsigned int)left,
 					    blk_io_cur_offset(io));
 			break;

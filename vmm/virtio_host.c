@@ -11,33 +11,34 @@
 #include "loader/acpi.h"
 #include "vmm/vm.h"
 
-static int mv_msi_route(void *ctx, unsigned int vec, uint64_t addr, uint32_t data)
+static int hd_msi_route(void *ctx, unsigned int vec, uint64_t addr, uint32_t data)
 {
-	struct virtio_host_dev *mv = ctx;
+	struct virtio_host_dev *hd = ctx;
 
-	return msi_vector_route(&mv->host->msi, mv->gsi[vec], addr, data);
+	return msi_vector_route(&hd->host->msi, hd->gsi[vec], addr, data);
 }
 
-static void mv_msi_fire(void *ctx, unsigned int vec)
+static void hd_msi_fire(void *ctx, unsigned int vec)
 {
-	struct virtio_host_dev *mv = ctx;
+	struct virtio_host_dev *hd = ctx;
 
-	eventfd_write(mv->irqfd[vec], 1);
+	eventfd_write(hd->irqfd[vec], 1);
 }
 
-static void mv_intx(void *ctx, int level)
+static void hd_intx(void *ctx, int level)
 {
-	struct virtio_host_dev *mv = ctx;
+	struct virtio_host_dev *hd = ctx;
 
-	vm_irq_line(mv->host->vm, mv->intx_gsi, level);
+	vm_irq_line(hd->host->vm, hd->intx_gsi, level);
 }
 
-static char mv_why[160];
+static char host_why[160];
 
 static int fail(const char **why, const struct virtio_dev *dev, const char *what, int r)
 {
-	snprintf(mv_why, sizeof(mv_why), "cannot attach %s: %s: %s", dev->name, what, strerror(-r));
-	*why = mv_why;
+	snprintf(host_why, sizeof(host_why), "cannot attach %s: %s: %s", dev->name, what,
+		 strerror(-r));
+	*why = host_why;
 	return r;
 }
 
@@ -65,9 +66,9 @@ int virtio_host_init(struct virtio_host *h, struct vm *vm, struct pci_bus *pci, 
 
 int virtio_host_add(struct virtio_host *h, struct virtio_dev *dev, const char **why)
 {
-	struct virtio_host_dev *mv;
+	struct virtio_host_dev *hd;
 	struct virtio_pci_platform plat = {
-	    .msi_route = mv_msi_route, .msi_fire = mv_msi_fire, .intx = mv_intx};
+	    .msi_route = hd_msi_route, .msi_fire = hd_msi_fire, .intx = hd_intx};
 	uint64_t bar;
 	int r;
 
@@ -76,35 +77,35 @@ int virtio_host_add(struct virtio_host *h, struct virtio_dev *dev, const char **
 	bar = (h->mmio_next + VIRTIO_PCI_BAR_SIZE - 1) & ~(uint64_t)(VIRTIO_PCI_BAR_SIZE - 1);
 	if (bar < h->mmio_next || bar + VIRTIO_PCI_BAR_SIZE > h->mmio_end)
 		return fail(why, dev, "PCI MMIO window full", -ENOSPC);
-	mv = calloc(1, sizeof(*mv));
-	if (!mv)
+	hd = calloc(1, sizeof(*hd));
+	if (!hd)
 		return fail(why, dev, "out of memory", -ENOMEM);
-	mv->host = h;
-	mv->slot = h->next_slot;
-	mv->intx_gsi = ACPI_PCI_INTX_GSI_BASE + mv->slot % ACPI_PCI_INTX_GSIS;
+	hd->host = h;
+	hd->slot = h->next_slot;
+	hd->intx_gsi = ACPI_PCI_INTX_GSI_BASE + hd->slot % ACPI_PCI_INTX_GSIS;
 	for (unsigned int i = 0; i < VIRTIO_PCI_MAX_VECTORS; i++)
-		mv->irqfd[i] = -1;
-	plat.ctx = mv;
+		hd->irqfd[i] = -1;
+	plat.ctx = hd;
 
-	r = virtio_pci_init(&mv->vp, dev, &h->vm->mem, &plat, bar);
+	r = virtio_pci_init(&hd->vp, dev, &h->vm->mem, &plat, bar);
 	if (r < 0) {
-		free(mv);
+		free(hd);
 		return fail(why, dev, "virtio-pci", r);
 	}
-	virtio_pci_set_intx(&mv->vp, (uint8_t)mv->intx_gsi);
-	h->devs[h->nr_devs++] = mv; /* from here virtio_host_destroy() cleans up */
+	virtio_pci_set_intx(&hd->vp, (uint8_t)hd->intx_gsi);
+	h->devs[h->nr_devs++] = hd; /* from here virtio_host_destroy() cleans up */
 
-	for (unsigned int v = 0; v < mv->vp.nr_vectors; v++)
-		if ((r = msi_vector_alloc(&h->msi, &mv->gsi[v], &mv->irqfd[v])) < 0)
+	for (unsigned int v = 0; v < hd->vp.nr_vectors; v++)
+		if ((r = msi_vector_alloc(&h->msi, &hd->gsi[v], &hd->irqfd[v])) < 0)
 			return fail(why, dev, "MSI vector (KVM_IRQFD)", r);
 	for (unsigned int q = 0; q < dev->nr_queues; q++)
-		if ((r = bind_notify(h->vm, virtio_pci_notify_addr(&mv->vp, q), dev->kick_fd[q])) <
+		if ((r = bind_notify(h->vm, virtio_pci_notify_addr(&hd->vp, q), dev->kick_fd[q])) <
 		    0)
 			return fail(why, dev, "KVM_IOEVENTFD", r);
 	if ((r = bus_register(&h->vm->mmio, bar, VIRTIO_PCI_BAR_SIZE, dev->name,
-			      &virtio_pci_bar_ops, &mv->vp)) < 0)
+			      &virtio_pci_bar_ops, &hd->vp)) < 0)
 		return fail(why, dev, "BAR 0", r);
-	if ((r = pci_add_device(h->pci, mv->slot, &virtio_pci_cfg_ops, &mv->vp)) < 0)
+	if ((r = pci_add_device(h->pci, hd->slot, &virtio_pci_cfg_ops, &hd->vp)) < 0)
 		return fail(why, dev, "PCI slot", r);
 	h->next_slot++;
 	h->mmio_next = bar + VIRTIO_PCI_BAR_SIZE;
@@ -114,13 +115,13 @@ int virtio_host_add(struct virtio_host *h, struct virtio_dev *dev, const char **
 void virtio_host_destroy(struct virtio_host *h)
 {
 	for (unsigned int i = 0; i < h->nr_devs; i++) {
-		struct virtio_host_dev *mv = h->devs[i];
+		struct virtio_host_dev *hd = h->devs[i];
 
-		virtio_pci_destroy(&mv->vp);
+		virtio_pci_destroy(&hd->vp);
 		for (unsigned int v = 0; v < VIRTIO_PCI_MAX_VECTORS; v++)
-			if (mv->irqfd[v] >= 0)
-				close(mv->irqfd[v]);
-		free(mv);
+			if (hd->irqfd[v] >= 0)
+				close(hd->irqfd[v]);
+		free(hd);
 	}
 	h->nr_devs = 0;
 	msi_routes_destroy(&h->msi);
