@@ -59,8 +59,8 @@ static void run_usage(FILE *f)
 	    "                        PATH[,ro][,engine=io_uring|aio|sync][,cache=writeback|none]\n"
 	    "                        one queue per vCPU; cache=none opens PATH with O_DIRECT;\n"
 	    "                        a comma in PATH is written ,,\n"
-	    "      --stats[=json]    print exit statistics on stderr when the VM stops\n"
-	    "\n"
+	    "      --stats[=json]    print exit statistics on stderr when the VM "
+	    "stops\n" NESTED_OPTION_HELP "\n"
 	    "Appended to the command line unless already there: console=ttyS0 reboot=k.\n"
 	    "The serial console is stdin/stdout; on a terminal, Ctrl-A x quits.\n"
 	    "Exit status: 0 after guest power-off or reboot, 3 after a guest crash\n"
@@ -181,7 +181,7 @@ static void release_disks(struct run_disk *disks, unsigned int n)
 
 int cmd_run(int argc, char **argv)
 {
-	enum { OPT_STATS = 256, OPT_KVM, OPT_DISK };
+	enum { OPT_STATS = 256, OPT_KVM, OPT_DISK, OPT_NESTED };
 	static const struct option longopts[] = {
 	    {"kernel", required_argument, NULL, 'k'},
 	    {"initrd", required_argument, NULL, 'i'},
@@ -191,6 +191,7 @@ int cmd_run(int argc, char **argv)
 	    {"stats", optional_argument, NULL, OPT_STATS},
 	    {"kvm", required_argument, NULL, OPT_KVM},
 	    {"disk", required_argument, NULL, OPT_DISK},
+	    {"nested", required_argument, NULL, OPT_NESTED},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -246,6 +247,13 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_KVM:
 			cfg.kvm_path = optarg;
+			break;
+		case OPT_NESTED:
+			if (nested_parse_mode(optarg, &cfg.nested) < 0) {
+				cli_error("--nested: '%s' is not off, auto or on", optarg);
+				release_disks(disks, nr_disks);
+				return VM_EXIT_USAGE;
+			}
 			break;
 		case OPT_DISK:
 			if (nr_disks == MAX_DISKS) {

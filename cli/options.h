@@ -21,4 +21,12 @@ enum stats_mode { STATS_OFF = 0, STATS_TABLE, STATS_JSON };
 /* The value of --stats[=table|json]; NULL (no value) means table. 0 or -EINVAL. */
 int parse_stats_mode(const char *value, enum stats_mode *out);
 
+/*
+ * --nested MODE, shared by run and bench: the parser is nested_parse_mode()
+ * (vmm/nested.h); its help lines live here, once.
+ */
+#define NESTED_OPTION_HELP                                                                         \
+	"      --nested MODE     SVM/VMX for the guest: auto (default) what the host's\n"          \
+	"                        KVM offers, on (an error if it offers none), off (hidden)\n"
+
 #endif

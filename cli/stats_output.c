@@ -30,8 +30,10 @@ int stats_output_print(FILE *f, struct vm *vm, enum stats_mode mode)
 	struct exit_stats *all = exit_stats_new();
 	uint64_t *vm_delta = NULL, *vcpu_delta = NULL;
 	const struct kvm_stats *vcpu_stats = vm->vcpus[0].stats;
+	char nested[512];
 	struct stats_report rep = {
 	    .tsc_khz = vm->tsc_khz,
+	    .nested = nested_describe(&vm->nested, nested, sizeof(nested)),
 	    .wall_cycles = vm->run_end_tsc - vm->run_start_tsc,
 	    .nr_vcpus = vm->nr_vcpus,
 	};

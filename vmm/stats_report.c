@@ -193,6 +193,8 @@ static void print_summary(FILE *f, const struct stats_report *r, const struct to
 	double wall_s = r->tsc_khz ? (double)r->wall_cycles / ((double)r->tsc_khz * 1e3) : 0;
 
 	fprintf(f, "exit statistics: %u vCPU%s\n", r->nr_vcpus, r->nr_vcpus == 1 ? "" : "s");
+	if (r->nested)
+		fprintf(f, "  nested for the guest %s\n", r->nested);
 	fprintf(f, "  wall time            %15" PRIu64 " cycles", r->wall_cycles);
 	if (r->tsc_khz)
 		fprintf(f, "  %12.6f s (TSC %" PRIu64 " kHz)", wall_s, r->tsc_khz);
@@ -418,7 +420,11 @@ int stats_report_print_json(FILE *f, const struct stats_report *r)
 		r->wall_cycles);
 	if (r->tsc_khz)
 		fprintf(f, "  \"wall_ns\": %.0f,\n", cycles_to_ns(r, (double)r->wall_cycles));
-	else
+	if (r->nested) {
+		fputs("  \"nested\": ", f);
+		json_string(f, r->nested);
+		fputs(",\n", f);
+	} else
 		fputs("  \"wall_ns\": null,\n", f);
 	fprintf(f, "  \"nr_vcpus\": %u,\n", r->nr_vcpus);
 	fprintf(f, "  \"exits_total\": %" PRIu64 ",\n  \"exits_other\": %" PRIu64 ",\n",

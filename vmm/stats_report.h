@@ -19,6 +19,8 @@ struct stats_report {
 	uint64_t tsc_khz;     /* for cycles -> ns; 0 if unknown: cycles only */
 	uint64_t wall_cycles; /* TSC cycles from first KVM_RUN to VM stop */
 	unsigned nr_vcpus;
+	const char
+	    *nested; /* what of SVM/VMX the guest was shown (nested_describe()); NULL: omit */
 	const struct exit_stats *exits; /* merged over vCPUs; NULL: no exit table */
 	/*
 	 * Deltas (end - start, see kvm_stats_delta()) of the KVM stats, vCPU

@@ -62,6 +62,7 @@ int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id)
 	cpuid_patch(cpuid, &(struct cpuid_topology){.apic_id = id,
 						    .nr_vcpus = vm->nr_vcpus,
 						    .tsc_deadline = vm->kvm.has_tsc_deadline});
+	nested_apply_cpuid(cpuid, &vm->nested);
 	r = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid);
 	free(cpuid);
 	if (r < 0)

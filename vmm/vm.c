@@ -65,6 +65,19 @@ static uint64_t measure_tsc_khz(void)
 	return (t1 - t0) * 1000000ULL / ns;
 }
 
+/* Before any vCPU exists: their CPUID shows what this decides. */
+static int decide_nested(struct vm *vm, const char **why)
+{
+	struct nested_host host;
+	int r;
+
+	nested_host_probe(&host, &vm->kvm, "");
+	r = nested_decide(vm->cfg.nested, &host, &vm->nested, vm_why, sizeof(vm_why));
+	if (r < 0)
+		*why = vm_why;
+	return r;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg, const char **why)
 {
 	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
@@ -88,6 +101,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const char **why)
 		return -EINVAL;
 	}
 	r = kvm_open(&vm->kvm, cfg->kvm_path ? cfg->kvm_path : "/dev/kvm", why);
+	if (r < 0)
+		return r;
+	r = decide_nested(vm, why);
 	if (r < 0)
 		return r;
 	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);

@@ -14,6 +14,7 @@
 #include "vmm/bus.h"
 #include "vmm/guest_mem.h"
 #include "vmm/kvm.h"
+#include "vmm/nested.h"
 
 #define VM_MAX_VCPUS 64
 /* How long a stop waits for each vCPU thread to leave KVM_RUN. */
@@ -44,8 +45,9 @@ struct vm_msr_ops {
 struct vm_config {
 	uint64_t mem_size;
 	unsigned int nr_vcpus;
-	bool stats;	      /* collect exit statistics */
-	const char *kvm_path; /* default /dev/kvm */
+	bool stats;		 /* collect exit statistics */
+	const char *kvm_path;	 /* default /dev/kvm */
+	enum nested_mode nested; /* what of SVM/VMX the guest sees (default auto) */
 };
 
 struct vm {
@@ -59,6 +61,7 @@ struct vm {
 	unsigned int nr_vcpus;
 	uint64_t tsc_khz;
 	struct vm_msr_ops msr_ops;
+	struct nested_exposure nested; /* decided at vm_create from cfg.nested */
 
 	/* stop: the first request wins and sets the exit code */
 	atomic_bool stopping;
