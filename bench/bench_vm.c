@@ -21,7 +21,8 @@ extern const uint8_t bench_guest_image[], bench_guest_image_end[];
 struct bench_vcpu {
 	uint64_t *stats_begin; /* KVM vCPU stats at the last BEGIN */
 	uint64_t *stats_now;
-	int exits_idx; /* index of "exits" in the vCPU stats, -1 if absent */
+	int exits_idx;	    /* index of "exits" in the vCPU stats, -1 if absent */
+	int nested_run_idx; /* "nested_run", -1 if absent */
 	uint64_t user_exits_begin;
 	unsigned int slot; /* index in the workload list of the run in progress */
 };
@@ -66,8 +67,41 @@ static const char *const blk_fault_names[] = {
     [BENCH_BLK_TIMEOUT] = "no completion for 10 s",
 };
 
+void bench_skip_describe(uint32_t skip, const struct nested_exposure *nested, char *buf, size_t len)
+{
+	switch (skip) {
+	case BENCH_SKIP_NO_SVM:
+		if (nested->kind == NESTED_VMX)
+			snprintf(buf, len, "the guest has VMX, not SVM");
+		else if (nested->mode == NESTED_OFF)
+			snprintf(buf, len, "no SVM in the guest (--nested off)");
+		else if (nested->kind == NESTED_NONE && nested->none_why[0])
+			snprintf(buf, len, "no SVM in the guest: %s", nested->none_why);
+		else
+			snprintf(buf, len, "no SVM in the guest's CPUID");
+		break;
+	case BENCH_SKIP_SVM_DIS:
+		snprintf(buf, len, "SVM is locked off in the guest (VM_CR.SVMDIS)");
+		break;
+	case BENCH_SKIP_NO_ASIDS:
+		snprintf(buf, len, "CPUID 0x8000000A offers the guest no ASID for an inner guest");
+		break;
+	default:
+		snprintf(buf, len, "skipped by the guest (reason %u)", skip);
+		break;
+	}
+}
+
 void bench_fault_describe(const struct bench_fault *f, char *buf, size_t len)
 {
+	if (f->vector == BENCH_FAULT_SVM) {
+		snprintf(buf, len,
+			 "bench hypervisor: unexpected #VMEXIT 0x%llx (EXITINFO1 0x%llx) at inner "
+			 "RIP 0x%llx",
+			 (unsigned long long)f->error, (unsigned long long)f->cr2,
+			 (unsigned long long)f->rip);
+		return;
+	}
 	if (f->vector == BENCH_FAULT_BLK) {
 		uint64_t reason = f->error >> 32;
 		const char *what = reason < sizeof(blk_fault_names) / sizeof(blk_fault_names[0]) &&
@@ -134,6 +168,22 @@ static void on_result(struct bench_ctx *ctx, struct vcpu *v, const struct bench_
 		d = bv->stats_now[bv->exits_idx] - bv->stats_begin[bv->exits_idx];
 		r->kvm_exits = d ? d - 1 : 0;
 		r->has_kvm_exits = true;
+		if (bv->nested_run_idx >= 0) {
+			r->nested_runs =
+			    bv->stats_now[bv->nested_run_idx] - bv->stats_begin[bv->nested_run_idx];
+			r->has_nested_runs = true;
+		}
+	}
+	if (bench_workload_is_svm(rep->workload)) {
+		r->skip = rep->skip;
+		r->svm_features = rep->svm_features;
+		r->inner_exits = rep->inner_exits;
+		r->entry_min = rep->entry_min;
+		r->entry_sum = rep->entry_sum;
+		r->entry_max = rep->entry_max;
+		r->exit_min = rep->exit_min;
+		r->exit_sum = rep->exit_sum;
+		r->exit_max = rep->exit_max;
 	}
 	r->user_exits = v->user_exits - bv->user_exits_begin;
 	r->user_exits = r->user_exits ? r->user_exits - 1 : 0;
@@ -315,6 +365,7 @@ static int setup_guest(struct bench_ctx *ctx, const char **why)
 		struct bench_vcpu *bv = &ctx->cpus[i];
 
 		bv->exits_idx = v->stats ? kvm_stats_index(v->stats, "exits") : -1;
+		bv->nested_run_idx = v->stats ? kvm_stats_index(v->stats, "nested_run") : -1;
 		if (bv->exits_idx >= 0) {
 			bv->stats_begin = calloc(kvm_stats_nr(v->stats), sizeof(uint64_t));
 			bv->stats_now = calloc(kvm_stats_nr(v->stats), sizeof(uint64_t));
@@ -397,6 +448,7 @@ int bench_session_create(const struct bench_options *opt, struct bench_outcome *
 	    .nr_vcpus = opt->nr_cpus,
 	    .stats = true,
 	    .kvm_path = opt->kvm_path,
+	    .nested = opt->nested,
 	};
 	struct bench_session *s;
 	int r;
@@ -442,6 +494,8 @@ int bench_session_create(const struct bench_options *opt, struct bench_outcome *
 		return r;
 	}
 	out->tsc_khz = s->vm.tsc_khz;
+	nested_describe(&s->vm.nested, out->nested_note, sizeof(out->nested_note));
+	out->nested = s->vm.nested;
 	*session = s;
 	return 0;
 }

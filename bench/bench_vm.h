@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "bench/guest/protocol.h"
+#include "vmm/nested.h"
 
 struct vm;
 struct vcpu;
@@ -28,6 +29,7 @@ struct bench_options {
 	/* optional: what the image holds instead of the pattern the guest checks (tests) */
 	void (*disk_fill)(void *buf, size_t len, uint64_t first_sector);
 	const char *kvm_path;
+	enum nested_mode nested; /* --nested: what of SVM/VMX the bench guest sees */
 	/* optional: called on a vCPU's thread when the guest begins list entry @slot */
 	void (*on_begin)(struct vcpu *vcpu, unsigned int slot, void *ctx);
 	void *on_begin_ctx;
@@ -49,6 +51,14 @@ struct bench_result {
 	uint64_t native_iters;
 	uint64_t native_cycles;
 	uint64_t native_value;
+	/* the SVM workloads (bench_workload_is_svm()) */
+	uint32_t skip;	       /* enum bench_skip: the run did not happen, and why */
+	uint32_t svm_features; /* CPUID 0x8000000A EDX as the bench hypervisor saw it */
+	uint64_t inner_exits;  /* inner #VMEXITs the bench hypervisor handled */
+	uint64_t entry_min, entry_sum, entry_max; /* VMRUN -> inner guest, TSC cycles */
+	uint64_t exit_min, exit_sum, exit_max;	  /* inner VMMCALL -> after VMRUN */
+	bool has_nested_runs;
+	uint64_t nested_runs; /* KVM's "nested_run" stat over the run: VMRUNs it emulated */
 };
 
 struct bench_fault {
@@ -64,8 +74,10 @@ struct bench_outcome {
 	unsigned int nr_workloads;
 	struct bench_result results[BENCH_MAX_CPUS][BENCH_MAX_WORKLOADS];
 	struct bench_fault fault;
-	int exit_code;	     /* what the VM run ended with */
-	char disk_note[192]; /* the blk workloads' disk, engine and image; "" if none */
+	int exit_code;	       /* what the VM run ended with */
+	char disk_note[192];   /* the blk workloads' disk, engine and image; "" if none */
+	char nested_note[512]; /* what of SVM/VMX the guest saw (nested_describe()) */
+	struct nested_exposure nested;
 	char stop_why[256];
 };
 
@@ -99,6 +111,10 @@ int bench_session_create(const struct bench_options *opt, struct bench_outcome *
 struct vm *bench_session_vm(struct bench_session *session);
 int bench_session_run(struct bench_session *session);
 void bench_session_destroy(struct bench_session *session);
+
+/* Why an SVM workload was skipped, in words, from the guest's reason and what nestvmm exposed. */
+void bench_skip_describe(uint32_t skip, const struct nested_exposure *nested, char *buf,
+			 size_t len);
 
 /* One line describing a guest fault, e.g. "#UD (vector 6) error 0 at RIP 0x1012a3". */
 void bench_fault_describe(const struct bench_fault *f, char *buf, size_t len);

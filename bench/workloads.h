@@ -9,6 +9,13 @@
 
 #include "bench/guest/protocol.h"
 
+/*
+ * Where a workload's measured loop runs: in the bench guest itself, in the
+ * bench guest acting as a hypervisor (CPL0, its SVM/VMX instructions), or
+ * in the inner guest that hypervisor runs (one level further down).
+ */
+enum bench_level { BENCH_LEVEL_GUEST = 0, BENCH_LEVEL_HYPERVISOR, BENCH_LEVEL_INNER };
+
 struct bench_workload_info {
 	uint32_t id;	    /* enum bench_workload */
 	const char *name;   /* as typed on the command line */
@@ -17,7 +24,13 @@ struct bench_workload_info {
 	bool compute;	    /* pure compute: also run natively for the VM/native ratio */
 	bool in_default;    /* part of `nestvmm bench` without --workload */
 	const char *what;   /* one line for --help */
+	enum bench_level level;
 };
+
+/* "guest", "hypervisor", "inner guest". */
+const char *bench_level_name(enum bench_level level);
+/* Whether @id is one of the hypervisor workloads (svm-*). */
+bool bench_workload_is_svm(uint32_t id);
 
 /* NULL for an unknown id. */
 const struct bench_workload_info *bench_workload_by_id(uint32_t id);

@@ -30,11 +30,13 @@ static void bench_usage(FILE *f)
 	    "      --disk-size SIZE  the blk workloads' scratch image (default 256M)\n"
 	    "      --json            print the table as JSON\n"
 	    "      --stats[=json]    print the VM's exit statistics on stderr at exit\n"
-	    "      --list            list the workloads\n"
-	    "\nworkloads:\n",
+	    "      --list            list the workloads\n" NESTED_OPTION_HELP "\nworkloads:\n",
 	    f);
 	for (size_t i = 0; i < nr; i++)
-		fprintf(f, "  %-15s CPL%u  %s\n", w[i].name, w[i].cpl, w[i].what);
+		fprintf(f, "  %-16s %-11s %s\n", w[i].name,
+			w[i].level == BENCH_LEVEL_GUEST ? (w[i].cpl ? "CPL3" : "CPL0")
+							: bench_level_name(w[i].level),
+			w[i].what);
 }
 
 struct stats_hook {
@@ -59,7 +61,8 @@ int cmd_bench(int argc, char **argv)
 		OPT_STATS,
 		OPT_LIST,
 		OPT_KVM,
-		OPT_DISK_SIZE
+		OPT_DISK_SIZE,
+		OPT_NESTED
 	};
 	static const struct option longopts[] = {
 	    {"workload", required_argument, NULL, 'w'},
@@ -73,6 +76,7 @@ int cmd_bench(int argc, char **argv)
 	    {"list", no_argument, NULL, OPT_LIST},
 	    {"kvm", required_argument, NULL, OPT_KVM},
 	    {"disk-size", required_argument, NULL, OPT_DISK_SIZE},
+	    {"nested", required_argument, NULL, OPT_NESTED},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -157,6 +161,12 @@ int cmd_bench(int argc, char **argv)
 			    opt.disk_size & 0xfff) {
 				cli_error("--disk-size: '%s' is not a size like 256M (4K at least)",
 					  optarg);
+				return VM_EXIT_USAGE;
+			}
+			break;
+		case OPT_NESTED:
+			if (nested_parse_mode(optarg, &opt.nested) < 0) {
+				cli_error("--nested: '%s' is not off, auto or on", optarg);
 				return VM_EXIT_USAGE;
 			}
 			break;

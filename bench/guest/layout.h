@@ -86,5 +86,6 @@
 #define G_KCALL_MSR_LOOP 1 /* rdi iterations of RDMSR G_MSR_USER */
 #define G_KCALL_RING	 2 /* OUT rdi to the doorbell */
 #define G_KCALL_PIO_LOOP 3 /* rdi iterations of OUT to port rsi */
+#define G_KCALL_SVM	 4 /* bench_svm_kcall(rdi): a C call, caller-saved registers lost */
 
 #endif

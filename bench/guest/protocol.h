@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define BENCH_MAGIC	       0x4e564d42u /* "BMVN" */
-#define BENCH_PROTOCOL_VERSION 1
+#define BENCH_PROTOCOL_VERSION 2
 
 /* Guest-physical layout. */
 #define BENCH_BOOT_GDT_ADDR 0x0500ull /* VMM's flat boot GDT */
@@ -68,6 +68,9 @@ static inline uint64_t bench_report_addr(uint32_t cpu)
 /* RAM the guest's virtio driver keeps its rings and buffers in: keep free. */
 #define BENCH_GUEST_DMA	     0x600000ull
 #define BENCH_GUEST_DMA_SIZE 0x200000ull
+/* The bench hypervisor's VMCBs, permission maps, nested page tables: 64 KiB per vCPU. */
+#define BENCH_GUEST_SVM	     0x800000ull
+#define BENCH_GUEST_SVM_SIZE (BENCH_MAX_CPUS * 0x10000ull)
 
 /*
  * What the blk workloads expect on the disk: the first 8 bytes of every
@@ -96,6 +99,20 @@ enum bench_workload {
 	BENCH_W_FAULT,		/* self-test: UD2 at CPL3, must end in a FAULT report */
 	BENCH_W_BLK_QD1,	/* CPL3: one iteration = one 4 KiB random virtio-blk read, QD 1 */
 	BENCH_W_BLK_QD32,	/* CPL3: the same with 32 reads outstanding */
+	/*
+	 * The bench guest as a hypervisor (CPL0, SVM): it runs an inner guest
+	 * of its own and reports, besides cycles, the inner #VMEXITs it handled
+	 * (inner_exits) and, for the VMRUN round trips, entry/exit latencies.
+	 */
+	BENCH_W_SVM_CPUID,	  /* inner guest: CPUID leaf 0; the hypervisor emulates it */
+	BENCH_W_SVM_VMRUN,	  /* VMRUN -> inner VMMCALL -> #VMEXIT, clean bits 0 */
+	BENCH_W_SVM_VMRUN_CLEAN,  /* the same with every VMCB clean bit set */
+	BENCH_W_SVM_VMLOAD,	  /* hypervisor: VMLOAD alone */
+	BENCH_W_SVM_VMSAVE,	  /* hypervisor: VMSAVE alone */
+	BENCH_W_SVM_STGI,	  /* hypervisor: STGI alone */
+	BENCH_W_SVM_CLGI,	  /* hypervisor: CLGI alone (STGI once after the loop) */
+	BENCH_W_SVM_MSRPM_STATIC, /* inner VMMCALL loop, MSRPM untouched, clean bits set */
+	BENCH_W_SVM_MSRPM_DIRTY,  /* the same, one MSRPM bit flipped before each VMRUN */
 	BENCH_W_COUNT
 };
 
@@ -147,6 +164,21 @@ enum bench_blk_fault {
 };
 #define BENCH_BLK_FAULT_ERROR(reason, detail) (((uint64_t)(reason) << 32) | (uint32_t)(detail))
 
+/*
+ * FAULT vector of the bench hypervisor: an inner #VMEXIT it did not expect
+ * (error = the exit code, -1 when VMRUN refused the VMCB; rip = the inner
+ * guest's RIP; cr2 = EXITINFO1).
+ */
+#define BENCH_FAULT_SVM 0x102
+
+/* RESULT.skip: why a workload did not run (iters and cycles are then 0). */
+enum bench_skip {
+	BENCH_SKIP_NONE = 0,
+	BENCH_SKIP_NO_SVM,   /* CPUID 0x80000001 ECX.SVM is clear */
+	BENCH_SKIP_SVM_DIS,  /* VM_CR.SVMDIS: SVM is locked off */
+	BENCH_SKIP_NO_ASIDS, /* CPUID 0x8000000A reports no ASID for a guest */
+};
+
 struct bench_report {
 	uint32_t kind;	   /* enum bench_report_kind, equals the doorbell value */
 	uint32_t workload; /* enum bench_workload */
@@ -161,6 +193,13 @@ struct bench_report {
 	uint64_t rip;	 /* FAULT */
 	uint64_t cr2;	 /* FAULT */
 	uint64_t cs;	 /* FAULT */
+	/* RESULT of the SVM workloads */
+	uint32_t skip;	       /* enum bench_skip */
+	uint32_t svm_features; /* CPUID 0x8000000A EDX as the bench hypervisor saw it */
+	uint64_t inner_exits;  /* inner #VMEXITs the bench hypervisor handled */
+	/* VMRUN -> first inner instruction, and inner VMMCALL -> back after VMRUN */
+	uint64_t entry_min, entry_sum, entry_max;
+	uint64_t exit_min, exit_sum, exit_max;
 };
 
 #endif

@@ -118,12 +118,15 @@ _start:
  * INT3 from CPL3 (a trap: the frame's RIP is the next instruction), on this
  * vCPU's RSP0 stack. The timed loops
  * return rax = TSC cycles of the loop alone, rdx = value, r8 = CPL.
- * In: rax = nr, rdi, rsi. Clobbers rcx, rsi, rdi, r9, r10.
+ * In: rax = nr, rdi, rsi. Clobbers rcx, rsi, rdi, r9, r10 (G_KCALL_SVM: every
+ * caller-saved register).
  */
 	.org G_OFF_KCALL
 kcall_entry:
 	cmp $G_KCALL_RING, %eax
 	je kcall_ring
+	cmp $G_KCALL_SVM, %eax
+	je kcall_svm
 	mov %eax, %r10d		/* nr: RDTSC needs rax */
 	lfence
 	rdtsc
@@ -143,6 +146,16 @@ kcall_ring:
 	mov $G_PORT_DOORBELL, %edx
 	outl %eax, %dx
 	xor %eax, %eax
+	iretq
+
+/* A C function at CPL0: the SysV ABI wants RSP 16-byte aligned at the call. */
+kcall_svm:
+	push %rbx
+	mov %rsp, %rbx
+	and $-16, %rsp
+	call bench_svm_kcall
+	mov %rbx, %rsp
+	pop %rbx
 	iretq
 
 kcall_msr_loop:

@@ -11,6 +11,7 @@
 #include "bench/guest/compute.h"
 #include "bench/guest/layout.h"
 #include "bench/guest/protocol.h"
+#include "bench/guest/svm.h"
 #include "bench/guest/virtio_blk_drv.h"
 
 _Static_assert(G_LOAD_ADDR == BENCH_LOAD_ADDR, "layout.h out of date");
@@ -27,6 +28,9 @@ _Static_assert(G_SWEEP_VA_4K == BENCH_SWEEP_VA_4K, "layout.h out of date");
 _Static_assert(G_STACK_BASE == BENCH_GUEST_STACKS, "layout.h out of date");
 _Static_assert(G_STACK_BASE + (G_MAX_CPUS << G_STACK_SHIFT) <= BENCH_SWEEP_PHYS, "stacks");
 _Static_assert(BENCH_LOAD_ADDR + BENCH_IMAGE_MAX <= G_STACK_BASE, "stacks overlap the image");
+_Static_assert(BENCH_GUEST_DMA + BENCH_GUEST_DMA_SIZE <= BENCH_GUEST_SVM, "SVM area overlaps DMA");
+_Static_assert(BENCH_GUEST_SVM + BENCH_GUEST_SVM_SIZE <= BENCH_SWEEP_PHYS, "SVM area");
+_Static_assert(BENCH_MAX_CPUS << SVM_AREA_SHIFT == BENCH_GUEST_SVM_SIZE, "SVM area per vCPU");
 _Static_assert(offsetof(struct bench_report, kind) == G_REP_KIND, "report layout");
 _Static_assert(offsetof(struct bench_report, vector) == G_REP_VECTOR, "report layout");
 _Static_assert(offsetof(struct bench_report, error) == G_REP_ERROR, "report layout");
@@ -41,6 +45,7 @@ struct run_result {
 	uint64_t cycles;
 	uint64_t value;
 	uint32_t cpl;
+	const struct svm_run *svm; /* the SVM workloads' further figures */
 };
 
 static inline uint64_t tsc_serialized(void)
@@ -91,6 +96,22 @@ static inline struct kcall_ret guest_kcall(uint64_t nr, uint64_t arg0, uint64_t 
 			 : "rcx", "r9", "r10", "memory");
 	ret.r8 = r8;
 	return ret;
+}
+
+/* The G_KCALL_SVM kcall calls C at CPL0: every caller-saved register is lost. */
+static inline void guest_kcall_svm(struct svm_run *run)
+{
+	register uint64_t r8 __asm__("r8");
+	register uint64_t r9 __asm__("r9");
+	register uint64_t r10 __asm__("r10");
+	register uint64_t r11 __asm__("r11");
+	uint64_t rax = G_KCALL_SVM, rdi = (uint64_t)run, rcx, rdx, rsi;
+
+	__asm__ volatile("int3"
+			 : "+a"(rax), "+D"(rdi), "=c"(rcx), "=d"(rdx), "=S"(rsi), "=r"(r8),
+			   "=r"(r9), "=r"(r10), "=r"(r11)
+			 :
+			 : "memory");
 }
 
 /*
@@ -333,6 +354,45 @@ static void run_blk(volatile struct bench_report *rep, unsigned int qd, uint64_t
 	res->value = iters;
 }
 
+static struct svm_run svm_runs[BENCH_MAX_CPUS];
+
+/* The RESULT fields only the SVM workloads fill; zero for the others. */
+static void svm_report(volatile struct bench_report *rep, const struct svm_run *run)
+{
+	rep->skip = run ? run->skip : 0;
+	rep->svm_features = run ? run->features : 0;
+	rep->inner_exits = run ? run->inner_exits : 0;
+	rep->entry_min = run ? run->entry_min : 0;
+	rep->entry_sum = run ? run->entry_sum : 0;
+	rep->entry_max = run ? run->entry_max : 0;
+	rep->exit_min = run ? run->exit_min : 0;
+	rep->exit_sum = run ? run->exit_sum : 0;
+	rep->exit_max = run ? run->exit_max : 0;
+}
+
+/* The loop runs at CPL0 (the bench hypervisor) or in its inner guest. */
+static void run_svm(volatile struct bench_report *rep, uint32_t cpu, uint32_t w, uint64_t iters,
+		    struct run_result *res)
+{
+	struct svm_run *run = &svm_runs[cpu];
+
+	*run = (struct svm_run){.workload = w, .cpu = cpu, .iters = iters};
+	guest_kcall_svm(run);
+	if (run->failed) {
+		rep->vector = BENCH_FAULT_SVM;
+		rep->error = run->fail_exitcode;
+		rep->rip = run->fail_rip;
+		rep->cr2 = run->fail_info1;
+		rep->cs = 0;
+		ring(rep, BENCH_REPORT_FAULT);
+		pause_forever();
+	}
+	res->cycles = run->cycles;
+	res->value = run->value;
+	res->cpl = 0;
+	res->svm = run;
+}
+
 static void __attribute__((noreturn)) run_fault(void)
 {
 	__asm__ volatile("ud2");
@@ -440,17 +500,30 @@ void bench_user_main(uint64_t cpu, const volatile struct bench_params *params)
 			case BENCH_W_BLK_QD32:
 				run_blk(rep, 32, iters, &res);
 				break;
+			case BENCH_W_SVM_CPUID:
+			case BENCH_W_SVM_VMRUN:
+			case BENCH_W_SVM_VMRUN_CLEAN:
+			case BENCH_W_SVM_VMLOAD:
+			case BENCH_W_SVM_VMSAVE:
+			case BENCH_W_SVM_STGI:
+			case BENCH_W_SVM_CLGI:
+			case BENCH_W_SVM_MSRPM_STATIC:
+			case BENCH_W_SVM_MSRPM_DIRTY:
+				run_svm(rep, (uint32_t)cpu, w, iters, &res);
+				break;
 			default: /* BENCH_W_FAULT; params_load() rejected the rest */
 				run_fault();
 			}
 
-			uint32_t final = res.cycles >= min_cycles || iters > max_iters / 2;
+			uint32_t skip = res.svm ? res.svm->skip : BENCH_SKIP_NONE;
+			uint32_t final = skip || res.cycles >= min_cycles || iters > max_iters / 2;
 
-			rep->iters = iters;
+			rep->iters = skip ? 0 : iters;
 			rep->cycles = res.cycles;
 			rep->value = res.value;
 			rep->cpl = res.cpl;
 			rep->final = final;
+			svm_report(rep, res.svm);
 			ring(rep, BENCH_REPORT_RESULT);
 			if (final)
 				break;

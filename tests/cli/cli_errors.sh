@@ -106,6 +106,9 @@ expect_error 2 -x bench -x
 expect_error 2 --cpus bench --cpus
 expect_error 2 --workload bench --workload
 expect_error 2 --json= bench --json=yes
+expect_error 2 "'maybe' is not off, auto or on" bench --nested maybe
+expect_error 2 "'' is not off, auto or on" bench --nested ''
+expect_error 2 --nested bench --nested
 
 # VMM errors, caught before a VM runs: status 1.
 expect_error 1 128 bench --mem 64M
@@ -116,6 +119,7 @@ expect_error 1 /dev/null bench --kvm /dev/null
 
 # nestvmm run: usage errors need no /dev/kvm.
 expect_error 2 -k run
+expect_error 2 "'ON' is not off, auto or on" run -k /x --nested ON
 expect_error 2 65 run -k /x --cpus 65
 expect_error 2 1M run -k /x --mem 1M
 expect_error 2 --cmdline run -k /x -p "$(head -c 5000 /dev/zero | tr '\0' a)"

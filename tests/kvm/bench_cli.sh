@@ -69,6 +69,41 @@ PY
 rc=$?
 [ $rc -eq 1 ] && grep -q 'one vCPU' "$tmp/err" || fail "blk on 2 vCPUs: status $rc, $(cat "$tmp/err")"
 
+# --nested: off always runs; on runs where the host's KVM offers SVM or VMX and
+# otherwise refuses with one line saying why (here: kvm_pvm has neither).
+"$nestvmm" bench -w cpuid --iters 16 --nested off >"$tmp/out" 2>"$tmp/err" ||
+	fail "--nested off: $(cat "$tmp/err")"
+grep -q '^nested: none (off: SVM and VMX hidden)' "$tmp/out" || fail "no nested line: $(cat "$tmp/out")"
+"$nestvmm" bench -w cpuid --iters 16 --nested on >"$tmp/out" 2>"$tmp/err"
+rc=$?
+# Where the vendor module says nested=1 the host offers nesting: on must run.
+if grep -qs '^[Y1]' /sys/module/kvm_amd/parameters/nested /sys/module/kvm_intel/parameters/nested; then
+	[ $rc -eq 0 ] || fail "--nested on refused on a nesting host: $(cat "$tmp/err")"
+fi
+if [ $rc -ne 0 ]; then
+	[ $rc -eq 1 ] || fail "--nested on: exit status $rc, want 1"
+	[ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q '^nestvmm: --nested on: the guest cannot be given SVM or VMX: ' "$tmp/err" ||
+		fail "--nested on message: $(cat "$tmp/err")"
+	[ -s "$tmp/out" ] && fail "--nested on printed on stdout: $(cat "$tmp/out")"
+else
+	grep -q '^nested: \(SVM\|VMX\) (on)' "$tmp/out" || fail "--nested on ran without saying what: $(cat "$tmp/out")"
+fi
+
+# The hypervisor workloads: rows of their own; where the guest has no SVM each
+# is a SKIP that says why (here, kvm_pvm), and --nested off always skips.
+"$nestvmm" bench -w cpuid,svm-cpuid,svm-vmload --iters 16 --nested off >"$tmp/out" 2>"$tmp/err" ||
+	fail "svm --nested off: $(cat "$tmp/err")"
+[ "$(grep -c '^svm-[a-z]* .* SKIP: no SVM in the guest (--nested off)$' "$tmp/out")" -eq 2 ] ||
+	fail "svm rows under --nested off: $(cat "$tmp/out")"
+"$nestvmm" bench -w svm-cpuid --iters 16 >"$tmp/out" 2>"$tmp/err" || fail "svm run: $(cat "$tmp/err")"
+if grep -q '^nested: SVM' "$tmp/out"; then
+	awk '$1 == "svm-cpuid" && $4 == 16 { found = 1 } END { exit !found }' "$tmp/out" ||
+		fail "svm-cpuid with SVM offered: $(cat "$tmp/out")"
+else
+	grep -q '^svm-cpuid .* SKIP: no SVM in the guest: ..*' "$tmp/out" ||
+		fail "svm-cpuid without SVM: $(cat "$tmp/out")"
+fi
+
 # A guest fault: non-zero status, one line naming the vector and RIP.
 "$nestvmm" bench -w fault >"$tmp/out" 2>"$tmp/err"
 rc=$?

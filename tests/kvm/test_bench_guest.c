@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "bench/bench_vm.h"
@@ -144,12 +145,92 @@ static void test_two_vcpus_each_run_the_list(void **state)
 	}
 }
 
+/*
+ * The hypervisor workloads: where the guest is shown SVM they run, every
+ * inner #VMEXIT accounted for (one per iteration, each costing the level
+ * below at least one exit); elsewhere (kvm_pvm here) each is a SKIP that
+ * says why, and --nested off always skips.
+ */
+static void check_svm(const struct bench_result *r, uint32_t id, bool offered)
+{
+	const struct bench_workload_info *info = bench_workload_by_id(id);
+
+	assert_true(r->valid);
+	assert_int_equal(r->workload, id);
+	if (!offered) {
+		assert_int_equal(r->skip, BENCH_SKIP_NO_SVM);
+		assert_int_equal(r->iters, 0);
+		assert_int_equal(r->cycles, 0);
+		return;
+	}
+	assert_int_equal(r->skip, BENCH_SKIP_NONE);
+	assert_int_equal(r->iters, ITERS);
+	assert_int_equal(r->cpl, 0);
+	assert_true(r->cycles > 0);
+	assert_int_equal(r->value, ITERS);
+	if (info->level == BENCH_LEVEL_INNER) {
+		assert_int_equal(r->inner_exits, ITERS);
+		if (r->has_kvm_exits)
+			assert_true(r->kvm_exits >= ITERS);
+	} else {
+		assert_int_equal(r->inner_exits, 0);
+	}
+	if (id == BENCH_W_SVM_VMRUN || id == BENCH_W_SVM_VMRUN_CLEAN) {
+		assert_true(r->entry_min > 0 && r->entry_min <= r->entry_max);
+		assert_true(r->exit_min > 0 && r->exit_min <= r->exit_max);
+		assert_true(r->entry_sum >= r->entry_min * ITERS);
+		assert_true(r->entry_sum <= r->entry_max * ITERS);
+	}
+}
+
+static void run_svm_list(enum nested_mode mode)
+{
+	uint32_t ids[BENCH_MAX_WORKLOADS];
+	struct bench_options opt;
+	const char *why = NULL;
+	unsigned int n = 0;
+	size_t nr;
+	const struct bench_workload_info *w = bench_workloads(&nr);
+	bool offered;
+	int r;
+
+	for (size_t i = 0; i < nr; i++)
+		if (bench_workload_is_svm(w[i].id))
+			ids[n++] = w[i].id;
+	assert_int_equal(n, 9);
+	bench_options_default(&opt);
+	memcpy(opt.workloads, ids, n * sizeof(*ids));
+	opt.nr_workloads = n;
+	opt.fixed_iters = ITERS;
+	opt.native = false;
+	opt.nested = mode;
+	r = bench_vm_run(&opt, &out, NULL, NULL, &why);
+	if (r < 0)
+		fail_msg("bench_vm_run: %s", why ? why : strerror(-r));
+	assert_int_equal(out.exit_code, 0);
+	assert_false(out.fault.happened);
+	offered = out.nested.kind == NESTED_SVM;
+	if (mode == NESTED_OFF)
+		assert_false(offered);
+	print_message("nested: %s\n", out.nested_note);
+	for (unsigned int i = 0; i < n; i++)
+		check_svm(&out.results[0][i], ids[i], offered);
+}
+
+static void test_svm_workloads(void **state)
+{
+	(void)state;
+	run_svm_list(NESTED_AUTO);
+	run_svm_list(NESTED_OFF);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_workload_reports_sanely),
 	    cmocka_unit_test(test_guest_fault_is_reported),
 	    cmocka_unit_test(test_two_vcpus_each_run_the_list),
+	    cmocka_unit_test(test_svm_workloads),
 	};
 
 	skip_without_kvm();

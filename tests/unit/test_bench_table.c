@@ -586,6 +586,7 @@ static void check_json(const char *text, const struct bench_outcome *out, struct
 	    "native_ns_per_iter",
 	    "vm_native_ratio",
 	    "iops",
+	    "level",
 	};
 	static struct jparser j;
 	const struct jnode *root, *results, *n;
@@ -649,6 +650,10 @@ static void check_json(const char *text, const struct bench_outcome *out, struct
 		json_num(row, "native_ns_per_iter", e->native_ns_per_iter, 3);
 		json_num(row, "vm_native_ratio", e->ratio, 4);
 		json_num(row, "iops", e->iops, 1);
+		n = jget(row, "level");
+		assert_int_equal(n->type, J_STR);
+		assert_string_equal(n->str,
+				    bench_level_name(bench_workload_by_id(e->r->workload)->level));
 	}
 	assert_int_equal(nr_seen, nr_rows);
 }
@@ -781,6 +786,166 @@ static void test_io_rows(void **state)
 	free(text);
 }
 
+/* The @nth (from 0) line of @text that starts with @prefix (a static copy), or fail. */
+static const char *line_starting(const char *text, const char *prefix, int nth)
+{
+	static char line[512];
+	const char *p = text;
+
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (strncmp(p, prefix, strlen(prefix)) == 0 && nth-- == 0) {
+			assert_true(len < sizeof(line));
+			memcpy(line, p, len);
+			line[len] = '\0';
+			return line;
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	fail_msg("no line starting with '%s'", prefix);
+	return NULL;
+}
+
+static const struct jnode *json_row_named(const struct jnode *root, const char *name)
+{
+	const struct jnode *results = jget(root, "results");
+
+	assert_non_null(results);
+	for (const struct jnode *row = results->first; row; row = row->next)
+		if (strcmp(jget(row, "workload")->str, name) == 0)
+			return row;
+	fail_msg("no JSON row %s", name);
+	return NULL;
+}
+
+static double json_field(const struct jnode *obj, const char *key)
+{
+	const struct jnode *n = jget(obj, key);
+
+	assert_non_null(n);
+	assert_int_equal(n->type, J_NUM);
+	return n->num;
+}
+
+/*
+ * The SVM rows: a skipped one says why, the inner-guest section gives cycles
+ * and exits of the level below per inner exit, the CPUID ratio and the
+ * VMRUN latencies, each recomputed here from the raw counts.
+ */
+static void test_svm_rows(void **state)
+{
+	static struct jparser j;
+	const struct jnode *root, *row, *n;
+	char *text;
+	const char *line;
+	char name[32];
+	unsigned int cpu;
+	unsigned long long exits, emin, emax, xmin, xmax;
+	double cyc, below, runs, eavg, xavg;
+	(void)state;
+
+	memset(&outcome, 0, sizeof(outcome));
+	outcome.tsc_khz = 2000000;
+	outcome.nr_cpus = 1;
+	outcome.nr_workloads = 4;
+	outcome.nested.mode = NESTED_OFF;
+	outcome.results[0][0] = (struct bench_result){
+	    .valid = true, .workload = BENCH_W_CPUID, .cpl = 3, .iters = 1000, .cycles = 500000};
+	outcome.results[0][1] = (struct bench_result){.valid = true,
+						      .workload = BENCH_W_SVM_CPUID,
+						      .iters = 1000,
+						      .cycles = 12500000,
+						      .value = 1000,
+						      .inner_exits = 1000,
+						      .has_kvm_exits = true,
+						      .kvm_exits = 2000,
+						      .has_nested_runs = true,
+						      .nested_runs = 1000,
+						      .svm_features = 0x21};
+	outcome.results[0][2] = (struct bench_result){.valid = true,
+						      .workload = BENCH_W_SVM_VMRUN,
+						      .iters = 100,
+						      .cycles = 3000000,
+						      .value = 100,
+						      .inner_exits = 100,
+						      .has_kvm_exits = true,
+						      .kvm_exits = 205,
+						      .entry_min = 1000,
+						      .entry_sum = 150000,
+						      .entry_max = 4000,
+						      .exit_min = 800,
+						      .exit_sum = 120000,
+						      .exit_max = 3000,
+						      .svm_features = 0x21};
+	outcome.results[0][3] = (struct bench_result){
+	    .valid = true, .workload = BENCH_W_SVM_VMLOAD, .skip = BENCH_SKIP_NO_SVM};
+
+	text = render(&outcome, false);
+	line = line_starting(text, "svm-vmload ", 0);
+	assert_non_null(strstr(line, "SKIP: no SVM in the guest (--nested off)"));
+	assert_null(strstr(text, "\nsvm-vmload ")
+			? strstr(strstr(text, "\nsvm-vmload ") + 1, "\nsvm-vmload ")
+			: NULL); /* skipped: in no other section */
+	assert_non_null(strstr(text, "bench hypervisor (SVM features NPT VMCBCLEAN)"));
+	/* The inner section's row (the main table's is the first): 12.5e6 cycles
+	 * over 1000 inner exits, 2000 exits below, 1000 nested runs. */
+	line = line_starting(text, "svm-cpuid ", 1);
+	assert_int_equal(
+	    sscanf(line, "%31s %u %llu %lf %lf %lf", name, &cpu, &exits, &cyc, &below, &runs), 6);
+	assert_int_equal(exits, 1000);
+	assert_close(cyc, 12500000.0 / 1000, 1);
+	assert_close(below, 2000.0 / 1000, 3);
+	assert_close(runs, 1000.0 / 1000, 3);
+	line = line_starting(text, "svm-vmrun ", 1);
+	assert_int_equal(sscanf(line, "%31s %u %llu %lf %lf", name, &cpu, &exits, &cyc, &below), 5);
+	assert_close(below, 205.0 / 100, 3);
+	assert_non_null(strstr(line, " -")); /* no nested_run stat */
+	/* L2 over L1: (12.5e6 / 1000) / (5e5 / 1000) */
+	line = line_starting(text, "CPUID on vCPU 0: ", 0);
+	assert_non_null(strstr(line, "= 25.0x"));
+	/* Latencies: only svm-vmrun has them. */
+	line = line_starting(text, "svm-vmrun ", 2);
+	assert_int_equal(sscanf(line, "%31s %u %llu %lf %llu %llu %lf %llu", name, &cpu, &emin,
+				&eavg, &emax, &xmin, &xavg, &xmax),
+			 8);
+	assert_int_equal(emin, 1000);
+	assert_close(eavg, 150000.0 / 100, 1);
+	assert_int_equal(emax, 4000);
+	assert_int_equal(xmin, 800);
+	assert_close(xavg, 120000.0 / 100, 1);
+	assert_int_equal(xmax, 3000);
+	free(text);
+
+	text = render(&outcome, true);
+	root = jparse(&j, text);
+	assert_non_null(root);
+	row = json_row_named(root, "svm-cpuid");
+	assert_string_equal(jget(row, "level")->str, "inner guest");
+	assert_int_equal(jget(row, "skip")->type, J_NULL);
+	assert_true(json_field(row, "inner_exits") == 1000);
+	assert_close(json_field(row, "cycles_per_inner_exit"), 12500, 3);
+	assert_close(json_field(row, "exits_below_per_inner_exit"), 2, 4);
+	assert_close(json_field(row, "nested_runs_per_inner_exit"), 1, 4);
+	assert_close(json_field(row, "l2_l1_cpuid_ratio"), 25, 3);
+	assert_string_equal(jget(row, "svm_features")->str, "NPT VMCBCLEAN");
+	row = json_row_named(root, "svm-vmrun");
+	assert_int_equal(jget(row, "nested_runs_per_inner_exit")->type, J_NULL);
+	n = jget(row, "entry");
+	assert_non_null(n);
+	assert_true(json_field(n, "min") == 1000 && json_field(n, "max") == 4000);
+	assert_close(json_field(n, "avg"), 1500, 3);
+	n = jget(row, "exit");
+	assert_non_null(n);
+	assert_close(json_field(n, "avg"), 1200, 3);
+	row = json_row_named(root, "svm-vmload");
+	assert_int_equal(jget(row, "skip")->type, J_STR);
+	assert_string_equal(jget(row, "skip")->str, "no SVM in the guest (--nested off)");
+	assert_int_equal(jget(row, "cycles_per_iter")->type, J_NULL);
+	free(text);
+}
+
 static void test_empty(void **state)
 {
 	char *text;
@@ -805,6 +970,7 @@ int main(void)
 	    cmocka_unit_test(test_edge_cases),
 	    cmocka_unit_test(test_io_rows),
 	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_svm_rows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
