@@ -3,6 +3,7 @@
 
 #include "bench/bench_vm.h"
 #include "bench/workloads.h"
+#include "vmm/stats_report.h"
 
 /* Derived figures of one result row; negative means "not available". */
 struct row_figures {
@@ -202,6 +203,38 @@ static void print_svm_rows(FILE *f, const struct bench_outcome *out)
 		   "stats fd\n");
 }
 
+/* --stats: each run's exits of the level below by reason, per iteration. */
+static void print_reason_rows(FILE *f, const struct bench_outcome *out)
+{
+	bool any = false;
+	char name[48];
+
+	for (unsigned int c = 0; c < out->nr_cpus; c++) {
+		for (unsigned int w = 0; w < out->nr_workloads; w++) {
+			const struct bench_result *r = &out->results[c][w];
+			const struct bench_workload_info *info = bench_workload_by_id(r->workload);
+
+			if (!r->valid || !r->iters || !r->nr_reasons || !info)
+				continue;
+			if (!any)
+				fprintf(
+				    f, "\nexits KVM handled in the kernel per iteration, by reason "
+				       "(kvm:kvm_exit)\n");
+			any = true;
+			fprintf(f, "%-16s", info->name);
+			for (unsigned int i = 0; i < r->nr_reasons; i++)
+				fprintf(f, "  %s %.3f",
+					kernel_exit_format(r->reasons[i].isa, r->reasons[i].code,
+							   name, sizeof(name)),
+					(double)r->reasons[i].count / (double)r->iters);
+			fputc('\n', f);
+		}
+	}
+	if (!any && out->reasons_why[0])
+		fprintf(f, "\nexits KVM handled in the kernel per iteration: unavailable: %s\n",
+			out->reasons_why);
+}
+
 void bench_table_print(FILE *f, const struct bench_outcome *out)
 {
 	if (out->nested_note[0])
@@ -242,6 +275,7 @@ void bench_table_print(FILE *f, const struct bench_outcome *out)
 		(unsigned long long)out->tsc_khz);
 	print_io_rows(f, out);
 	print_svm_rows(f, out);
+	print_reason_rows(f, out);
 }
 
 static void json_num(FILE *f, const char *key, double v, int prec, const char *sep)
@@ -266,6 +300,22 @@ static void json_str(FILE *f, const char *s)
 			fputc(ch, f);
 	}
 	fputc('"', f);
+}
+
+static void json_reasons(FILE *f, const struct bench_result *r)
+{
+	char name[48];
+
+	fputs(", \"exit_reasons\": [", f);
+	for (unsigned int i = 0; i < r->nr_reasons; i++) {
+		fprintf(f, "%s{\"name\": ", i ? ", " : "");
+		json_str(f, kernel_exit_format(r->reasons[i].isa, r->reasons[i].code, name,
+					       sizeof(name)));
+		fprintf(f, ", \"count\": %llu, \"per_iter\": %.4f}",
+			(unsigned long long)r->reasons[i].count,
+			(double)r->reasons[i].count / (double)r->iters);
+	}
+	fputc(']', f);
 }
 
 static void json_svm(FILE *f, const struct bench_outcome *out, const struct bench_result *r)
@@ -330,6 +380,8 @@ void bench_table_print_json(FILE *f, const struct bench_outcome *out)
 			json_str(f, info ? bench_level_name(info->level) : "?");
 			if (bench_workload_is_svm(r->workload))
 				json_svm(f, out, r);
+			if (r->nr_reasons && r->iters)
+				json_reasons(f, r);
 			fputc('}', f);
 			sep = ",";
 		}
@@ -338,6 +390,10 @@ void bench_table_print_json(FILE *f, const struct bench_outcome *out)
 	if (out->nested_note[0]) {
 		fputs(", \"nested\": ", f);
 		json_str(f, out->nested_note);
+	}
+	if (out->reasons_why[0]) {
+		fputs(", \"exit_reasons_unavailable\": ", f);
+		json_str(f, out->reasons_why);
 	}
 	if (out->disk_note[0]) {
 		fputs(", \"disk\": ", f);

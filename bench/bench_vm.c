@@ -15,6 +15,7 @@
 #include "vmm/longmode.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
+#include "vmm/vm_exit_trace.h"
 
 extern const uint8_t bench_guest_image[], bench_guest_image_end[];
 
@@ -25,6 +26,7 @@ struct bench_vcpu {
 	int nested_run_idx; /* "nested_run", -1 if absent */
 	uint64_t user_exits_begin;
 	unsigned int slot; /* index in the workload list of the run in progress */
+	struct exit_reason_counts *reasons_begin; /* the exit trace at the last BEGIN */
 };
 
 struct bench_ctx {
@@ -136,6 +138,49 @@ static void snapshot(struct vcpu *v, uint64_t *values)
 		kvm_stats_read(v->stats, values);
 }
 
+/*
+ * The exit trace per run: only with one vCPU, since the trace adds up all
+ * the VM's threads. Read at BEGIN and RESULT, on the vCPU's own thread, so
+ * the two doorbell exits are in the difference (one IOIO each).
+ */
+static bool reasons_per_run(struct bench_ctx *ctx)
+{
+	return ctx->vm->exit_trace_on && ctx->vm->nr_vcpus == 1;
+}
+
+static void reasons_begin(struct bench_ctx *ctx, struct vcpu *v)
+{
+	struct bench_vcpu *bv = &ctx->cpus[v->id];
+
+	if (!reasons_per_run(ctx))
+		return;
+	if (!bv->reasons_begin)
+		bv->reasons_begin = calloc(1, sizeof(*bv->reasons_begin));
+	if (bv->reasons_begin && vm_exit_trace_read(ctx->vm, bv->reasons_begin) < 0) {
+		free(bv->reasons_begin);
+		bv->reasons_begin = NULL;
+	}
+}
+
+static void run_reasons(struct bench_ctx *ctx, struct vcpu *v, struct bench_result *r)
+{
+	struct bench_vcpu *bv = &ctx->cpus[v->id];
+	struct exit_reason_counts *now, *diff;
+
+	if (!reasons_per_run(ctx) || !bv->reasons_begin)
+		return;
+	now = malloc(sizeof(*now));
+	diff = malloc(sizeof(*diff));
+	if (now && diff && vm_exit_trace_read(ctx->vm, now) == 0) {
+		exit_reason_counts_sub(diff, now, bv->reasons_begin);
+		r->nr_reasons =
+		    diff->nr < BENCH_MAX_REASONS ? (unsigned int)diff->nr : BENCH_MAX_REASONS;
+		memcpy(r->reasons, diff->r, r->nr_reasons * sizeof(r->reasons[0]));
+	}
+	free(now);
+	free(diff);
+}
+
 static void on_result(struct bench_ctx *ctx, struct vcpu *v, const struct bench_report *rep)
 {
 	struct bench_vcpu *bv = &ctx->cpus[v->id];
@@ -187,6 +232,7 @@ static void on_result(struct bench_ctx *ctx, struct vcpu *v, const struct bench_
 	}
 	r->user_exits = v->user_exits - bv->user_exits_begin;
 	r->user_exits = r->user_exits ? r->user_exits - 1 : 0;
+	run_reasons(ctx, v, r);
 	if (rep->final)
 		bv->slot++;
 }
@@ -218,6 +264,7 @@ static void doorbell_write(void *opaque, uint64_t off, const void *data, uint32_
 	case BENCH_REPORT_BEGIN:
 		if (ctx->opt->on_begin)
 			ctx->opt->on_begin(v, ctx->cpus[v->id].slot, ctx->opt->on_begin_ctx);
+		reasons_begin(ctx, v);
 		snapshot(v, ctx->cpus[v->id].stats_begin);
 		ctx->cpus[v->id].user_exits_begin = v->user_exits;
 		break;
@@ -449,6 +496,7 @@ int bench_session_create(const struct bench_options *opt, struct bench_outcome *
 	    .stats = true,
 	    .kvm_path = opt->kvm_path,
 	    .nested = opt->nested,
+	    .trace_exits = opt->trace_exits,
 	};
 	struct bench_session *s;
 	int r;
@@ -511,6 +559,11 @@ int bench_session_run(struct bench_session *s)
 
 	out->exit_code = vm_run(&s->vm);
 	snprintf(out->stop_why, sizeof(out->stop_why), "%s", s->vm.stop_why);
+	if (s->opt.trace_exits && s->vm.nr_vcpus > 1)
+		snprintf(out->reasons_why, sizeof(out->reasons_why),
+			 "per run only on one vCPU: the trace adds up the VM's threads");
+	else if (s->opt.trace_exits && !s->vm.exit_counts)
+		snprintf(out->reasons_why, sizeof(out->reasons_why), "%s", s->vm.exit_trace_why);
 	return out->exit_code;
 }
 
@@ -519,6 +572,7 @@ void bench_session_destroy(struct bench_session *s)
 	if (s->has_disk)
 		bench_disk_destroy(&s->disk);
 	for (unsigned int i = 0; i < BENCH_MAX_CPUS; i++) {
+		free(s->ctx.cpus[i].reasons_begin);
 		free(s->ctx.cpus[i].stats_begin);
 		free(s->ctx.cpus[i].stats_now);
 	}

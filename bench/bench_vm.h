@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "bench/guest/protocol.h"
+#include "vmm/kvm_exit_trace.h"
 #include "vmm/nested.h"
 
 struct vm;
@@ -30,10 +31,14 @@ struct bench_options {
 	void (*disk_fill)(void *buf, size_t len, uint64_t first_sector);
 	const char *kvm_path;
 	enum nested_mode nested; /* --nested: what of SVM/VMX the bench guest sees */
+	bool trace_exits;	 /* exits KVM handles, by reason, per run (--stats) */
 	/* optional: called on a vCPU's thread when the guest begins list entry @slot */
 	void (*on_begin)(struct vcpu *vcpu, unsigned int slot, void *ctx);
 	void *on_begin_ctx;
 };
+
+/* Exit reasons kept per run (the rest are in the VM's --stats table). */
+#define BENCH_MAX_REASONS 6
 
 struct bench_result {
 	bool valid;
@@ -59,6 +64,9 @@ struct bench_result {
 	uint64_t exit_min, exit_sum, exit_max;	  /* inner VMMCALL -> after VMRUN */
 	bool has_nested_runs;
 	uint64_t nested_runs; /* KVM's "nested_run" stat over the run: VMRUNs it emulated */
+	/* --stats on one vCPU: the run's exits KVM handled in the kernel, top reasons first */
+	unsigned int nr_reasons;
+	struct exit_reason_count reasons[BENCH_MAX_REASONS];
 };
 
 struct bench_fault {
@@ -78,6 +86,8 @@ struct bench_outcome {
 	char disk_note[192];   /* the blk workloads' disk, engine and image; "" if none */
 	char nested_note[512]; /* what of SVM/VMX the guest saw (nested_describe()) */
 	struct nested_exposure nested;
+	/* --stats: why the runs carry no exit reasons ("" when they do or when not asked) */
+	char reasons_why[256];
 	char stop_why[256];
 };
 

@@ -194,6 +194,7 @@ int cmd_bench(int argc, char **argv)
 		opt.nr_workloads += (unsigned int)r;
 	}
 
+	opt.trace_exits = hook.mode != STATS_OFF;
 	r = bench_vm_run(&opt, &out, print_stats, &hook, &why);
 	if (r < 0) {
 		cli_error("%s", why ? why : strerror(-r));

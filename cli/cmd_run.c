@@ -297,6 +297,7 @@ int cmd_run(int argc, char **argv)
 	    open_disks(disks, nr_disks) < 0)
 		goto out_files;
 
+	cfg.trace_exits = stats != STATS_OFF;
 	r = vm_create(&vm, &cfg, &why);
 	if (r < 0) {
 		cli_error("%s", why);

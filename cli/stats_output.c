@@ -61,6 +61,10 @@ int stats_output_print(FILE *f, struct vm *vm, enum stats_mode mode)
 	rep.vm_delta = vm_delta;
 	rep.vcpu_stats = vcpu_delta ? vcpu_stats : NULL;
 	rep.vcpu_delta = vcpu_delta;
+	if (vm->cfg.trace_exits) {
+		rep.kernel_exits = vm->exit_counts;
+		rep.kernel_exits_why = vm->exit_counts ? NULL : vm->exit_trace_why;
+	}
 	if (r == 0) {
 		if (mode == STATS_JSON)
 			r = stats_report_print_json(f, &rep);

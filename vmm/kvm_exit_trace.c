@@ -390,6 +390,35 @@ int kvm_exit_hist_parse(const char *text, size_t len, struct exit_reason_counts 
 	return 0;
 }
 
+void exit_reason_counts_sub(struct exit_reason_counts *out, const struct exit_reason_counts *end,
+			    const struct exit_reason_counts *start)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < end->nr; i++) {
+		uint64_t before = 0;
+
+		for (size_t j = 0; j < start->nr; j++)
+			if (start->r[j].isa == end->r[i].isa &&
+			    start->r[j].code == end->r[i].code) {
+				before = start->r[j].count;
+				break;
+			}
+		/* counts only grow; a smaller one means a reset, not negative exits */
+		if (end->r[i].count <= before)
+			continue;
+		out->r[out->nr] = end->r[i];
+		out->r[out->nr].count -= before;
+		out->total += out->r[out->nr].count;
+		out->nr++;
+	}
+	out->overflow_hits = end->overflow_hits > start->overflow_hits
+				 ? end->overflow_hits - start->overflow_hits
+				 : 0;
+	out->hist_dropped =
+	    end->hist_dropped > start->hist_dropped ? end->hist_dropped - start->hist_dropped : 0;
+	qsort(out->r, out->nr, sizeof(out->r[0]), count_cmp);
+}
+
 /* ---- the live trace ---- */
 
 enum { SLOT_FREE = 0, SLOT_BUSY, SLOT_ARMED };

@@ -80,6 +80,14 @@ int kvm_exit_hist_parse(const char *text, size_t len, struct exit_reason_counts 
 			size_t why_len);
 
 /*
+ * What happened between two reads of the same trace: @end minus @start per
+ * (isa, reason), the reasons that did not grow left out, sorted largest
+ * first; overflow and Dropped as differences too.
+ */
+void exit_reason_counts_sub(struct exit_reason_counts *out, const struct exit_reason_counts *end,
+			    const struct exit_reason_counts *start);
+
+/*
  * How an instance directory is made and removed. On tracefs mkdir(2) makes
  * a populated instance and rmdir(2) removes it whole, files and all; a unit
  * test's plain-directory tree needs both done by hand. Each returns 0, or

@@ -9,6 +9,8 @@
 
 #include <linux/kvm.h>
 
+#include "vmm/exit_reasons.h"
+
 #define TYPE_MAX 96 /* longest "MMIO write 0x... device-name" we print */
 
 /* KVM's counters that explain exits, in the order a reader looks for them. */
@@ -281,6 +283,58 @@ static int type_width(const struct exit_stats_row *rows, size_t nr)
 	return width;
 }
 
+const char *kernel_exit_format(uint32_t isa, uint32_t code, char *buf, size_t len)
+{
+	const char *isa_name = exit_isa_name((enum exit_isa)isa);
+	char name[32];
+
+	hw_exit_reason_format((enum exit_isa)isa, code, name, sizeof(name));
+	if (isa_name)
+		snprintf(buf, len, "%s %s", isa_name, name);
+	else
+		snprintf(buf, len, "isa%u 0x%x", isa, code);
+	return buf;
+}
+
+static const char kernel_exits_title[] =
+    "exits KVM handled in the kernel, by reason (kvm:kvm_exit hist trigger on this VM's vCPU "
+    "threads)";
+
+static void print_kernel_exits(FILE *f, const struct stats_report *r, uint64_t user_exits)
+{
+	const struct exit_reason_counts *k = r->kernel_exits;
+	double wall_s = r->tsc_khz ? (double)r->wall_cycles / ((double)r->tsc_khz * 1e3) : 0;
+	char name[48];
+
+	if (!k) {
+		if (r->kernel_exits_why)
+			fprintf(f, "\n%s: unavailable: %s\n", kernel_exits_title,
+				r->kernel_exits_why);
+		return;
+	}
+	fprintf(f, "\n%s\n", kernel_exits_title);
+	fprintf(f, "  %-28s %15s %14s %12s\n", "reason", "count", "per s", "per uexit");
+	for (size_t i = 0; i < k->nr; i++) {
+		fprintf(f, "  %-28s %15" PRIu64,
+			kernel_exit_format(k->r[i].isa, k->r[i].code, name, sizeof(name)),
+			k->r[i].count);
+		if (wall_s > 0)
+			fprintf(f, " %14.1f", (double)k->r[i].count / wall_s);
+		else
+			fprintf(f, " %14s", "-");
+		if (user_exits)
+			fprintf(f, " %12.3f\n", (double)k->r[i].count / (double)user_exits);
+		else
+			fprintf(f, " %12s\n", "-");
+	}
+	if (k->overflow_hits)
+		fprintf(f, "  %-28s %15" PRIu64 "\n", "(other reasons)", k->overflow_hits);
+	fprintf(f, "  %-28s %15" PRIu64 "\n", "total", k->total + k->overflow_hits);
+	if (k->hist_dropped)
+		fprintf(f, "  %" PRIu64 " exits not counted: the kernel's table was full\n",
+			k->hist_dropped);
+}
+
 void stats_report_print_table(FILE *f, const struct stats_report *r)
 {
 	struct exit_stats_row *rows;
@@ -313,6 +367,7 @@ void stats_report_print_table(FILE *f, const struct stats_report *r)
 	print_kvm_block(f, r, "KVM vCPU statistics, summed over vCPUs", r->vcpu_stats,
 			r->vcpu_delta);
 	print_kvm_block(f, r, "KVM VM statistics", r->vm_stats, r->vm_delta);
+	print_kernel_exits(f, r, r->exits ? exit_stats_count(r->exits) : 0);
 	free(rows);
 }
 
@@ -406,6 +461,33 @@ static void json_kvm(FILE *f, const char *name, const struct kvm_stats *st, cons
 	fputs("}}", f);
 }
 
+static void json_kernel_exits(FILE *f, const struct stats_report *r)
+{
+	const struct exit_reason_counts *k = r->kernel_exits;
+	char name[48];
+
+	if (!k && !r->kernel_exits_why)
+		return;
+	fputs(",\n  \"kernel_exits\": ", f);
+	if (!k) {
+		fputs("{\"unavailable\": ", f);
+		json_string(f, r->kernel_exits_why);
+		fputs("}", f);
+		return;
+	}
+	fprintf(f,
+		"{\"total\": %" PRIu64 ", \"other\": %" PRIu64 ", \"dropped\": %" PRIu64
+		", \"reasons\": [",
+		k->total + k->overflow_hits, k->overflow_hits, k->hist_dropped);
+	for (size_t i = 0; i < k->nr; i++) {
+		fprintf(f, "%s{\"isa\": %u, \"code\": %u, \"name\": ", i ? ", " : "", k->r[i].isa,
+			k->r[i].code);
+		json_string(f, kernel_exit_format(k->r[i].isa, k->r[i].code, name, sizeof(name)));
+		fprintf(f, ", \"count\": %" PRIu64 "}", k->r[i].count);
+	}
+	fputs("]}", f);
+}
+
 int stats_report_print_json(FILE *f, const struct stats_report *r)
 {
 	struct exit_stats_row *rows;
@@ -420,12 +502,13 @@ int stats_report_print_json(FILE *f, const struct stats_report *r)
 		r->wall_cycles);
 	if (r->tsc_khz)
 		fprintf(f, "  \"wall_ns\": %.0f,\n", cycles_to_ns(r, (double)r->wall_cycles));
+	else
+		fputs("  \"wall_ns\": null,\n", f);
 	if (r->nested) {
 		fputs("  \"nested\": ", f);
 		json_string(f, r->nested);
 		fputs(",\n", f);
-	} else
-		fputs("  \"wall_ns\": null,\n", f);
+	}
 	fprintf(f, "  \"nr_vcpus\": %u,\n", r->nr_vcpus);
 	fprintf(f, "  \"exits_total\": %" PRIu64 ",\n  \"exits_other\": %" PRIu64 ",\n",
 		r->exits ? exit_stats_count(r->exits) : 0,
@@ -440,6 +523,7 @@ int stats_report_print_json(FILE *f, const struct stats_report *r)
 	fputs(nr ? "\n  ]" : "]", f);
 	json_kvm(f, "kvm_vcpu", r->vcpu_stats, r->vcpu_delta);
 	json_kvm(f, "kvm_vm", r->vm_stats, r->vm_delta);
+	json_kernel_exits(f, r);
 	fputs("\n}\n", f);
 	free(rows);
 	return ferror(f) ? -EIO : 0;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "vmm/exit_stats.h"
+#include "vmm/kvm_exit_trace.h"
 #include "vmm/kvm_stats.h"
 
 struct stats_report {
@@ -31,6 +32,13 @@ struct stats_report {
 	const uint64_t *vm_delta;
 	const struct kvm_stats *vcpu_stats;
 	const uint64_t *vcpu_delta;
+	/*
+	 * The exits KVM handled in the kernel, by reason (vmm/kvm_exit_trace.h).
+	 * NULL with a reason in kernel_exits_why: asked for, not available;
+	 * both NULL: not asked for, nothing printed.
+	 */
+	const struct exit_reason_counts *kernel_exits;
+	const char *kernel_exits_why;
 };
 
 /*
@@ -40,6 +48,9 @@ struct stats_report {
  * snprintf() returns.
  */
 int exit_key_format(const struct exit_key *key, char *buf, size_t len);
+
+/* "SVM CPUID", "VMX EPT_VIOLATION", "SVM 0x4ff" for a code without a name. */
+const char *kernel_exit_format(uint32_t isa, uint32_t code, char *buf, size_t len);
 
 void stats_report_print_table(FILE *f, const struct stats_report *r);
 /* One JSON object with the same data. 0, -ENOMEM or -EIO (write error on @f). */

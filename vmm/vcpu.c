@@ -23,6 +23,7 @@
 #include "vmm/kvm_stats.h"
 #include "vmm/longmode.h"
 #include "vmm/vm.h"
+#include "vmm/vm_exit_trace.h"
 
 static __thread struct vcpu *tls_vcpu;
 
@@ -394,6 +395,7 @@ static void *vcpu_thread(void *arg)
 	struct exit_key key;
 
 	tls_vcpu = vcpu;
+	vm_exit_trace_vcpu_ready(vcpu);
 	vcpu_stats_snapshot(vcpu, vcpu->stats_start);
 	while (!vm_stopping(vcpu->vm) && !vcpu->parked) {
 		uint64_t t0, t1, t2;

@@ -18,6 +18,7 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
+	pid_t tid; /* the thread's id, once it runs (for the exit trace's filter) */
 	bool thread_started;
 	bool runnable_at_start; /* APs of a Linux guest wait for INIT/SIPI instead */
 	volatile bool parked;	/* this vCPU finished its work; its thread ends */

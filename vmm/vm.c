@@ -18,6 +18,7 @@
 
 #include "vmm/kvm_stats.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm_exit_trace.h"
 
 /* Addresses KVM needs for its real-mode helpers, just below the IOAPIC/BIOS area. */
 #define KVM_TSS_ADDR	      0xfffbd000ULL
@@ -91,6 +92,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const char **why)
 	vm->kvm.fd = -1;
 	vm->cfg = *cfg;
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->gate_lock, NULL);
+	pthread_cond_init(&vm->gate_cond, NULL);
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
 
@@ -170,6 +173,7 @@ void vm_destroy(struct vm *vm)
 		kvm_stats_close(vm->vm_stats);
 	free(vm->vm_stats_start);
 	free(vm->vm_stats_end);
+	free(vm->exit_counts);
 	guest_mem_destroy(&vm->mem);
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
@@ -179,6 +183,8 @@ void vm_destroy(struct vm *vm)
 		close(vm->fd);
 	kvm_close(&vm->kvm);
 	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_mutex_destroy(&vm->gate_lock);
+	pthread_cond_destroy(&vm->gate_cond);
 	vm->fd = -1;
 	vm->vcpus = NULL;
 }
@@ -266,6 +272,7 @@ int vm_run(struct vm *vm)
 	struct sigaction sa = {.sa_handler = kick_signal_handler};
 	sigset_t stop_sigs, old;
 	struct pollfd pfd[2];
+	unsigned int nr_started;
 	int sfd, r;
 
 	sigemptyset(&sa.sa_mask);
@@ -282,13 +289,14 @@ int vm_run(struct vm *vm)
 	if (vm->vm_stats)
 		kvm_stats_read(vm->vm_stats, vm->vm_stats_start);
 	vm->run_start_tsc = __rdtsc();
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		r = vcpu_start(&vm->vcpus[i]);
+	for (nr_started = 0; nr_started < vm->nr_vcpus; nr_started++) {
+		r = vcpu_start(&vm->vcpus[nr_started]);
 		if (r < 0) {
 			vm_request_stop(vm, VM_EXIT_VMM_ERROR, "cannot start a vCPU thread");
 			break;
 		}
 	}
+	vm_exit_trace_begin(vm, nr_started);
 
 	pfd[0] = (struct pollfd){.fd = vm->stop_eventfd, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
@@ -326,6 +334,7 @@ int vm_run(struct vm *vm)
 	vm->run_end_tsc = __rdtsc();
 	if (vm->vm_stats)
 		kvm_stats_read(vm->vm_stats, vm->vm_stats_end);
+	vm_exit_trace_end(vm); /* even with a vCPU abandoned: never leave the trigger behind */
 	if (sfd >= 0)
 		close(sfd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -14,6 +14,7 @@
 #include "vmm/bus.h"
 #include "vmm/guest_mem.h"
 #include "vmm/kvm.h"
+#include "vmm/kvm_exit_trace.h"
 #include "vmm/nested.h"
 
 #define VM_MAX_VCPUS 64
@@ -48,6 +49,7 @@ struct vm_config {
 	bool stats;		 /* collect exit statistics */
 	const char *kvm_path;	 /* default /dev/kvm */
 	enum nested_mode nested; /* what of SVM/VMX the guest sees (default auto) */
+	bool trace_exits; /* count the exits KVM handles in the kernel, by reason (--stats) */
 };
 
 struct vm {
@@ -75,6 +77,16 @@ struct vm {
 	uint64_t run_start_tsc, run_end_tsc;
 	struct kvm_stats *vm_stats;
 	uint64_t *vm_stats_start, *vm_stats_end;
+
+	/* cfg.trace_exits (vmm/vm_exit_trace.h): the vCPUs' start gate and the trace */
+	pthread_mutex_t gate_lock;
+	pthread_cond_t gate_cond;
+	unsigned int gate_ready;
+	bool gate_open;
+	bool exit_trace_on;
+	struct kvm_exit_trace exit_trace;
+	char exit_trace_why[256]; /* why there is no trace, or why reading it failed */
+	struct exit_reason_counts *exit_counts; /* the whole run's, once it ended; NULL if none */
 };
 
 /*

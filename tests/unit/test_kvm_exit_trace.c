@@ -797,9 +797,49 @@ static void test_live_tracefs(void **state)
 	free(c);
 }
 
+/* Between two reads: per-reason differences, sorted again, the unchanged ones gone. */
+static void test_counts_sub(void **state)
+{
+	static struct exit_reason_counts a, b, d;
+	(void)state;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.nr = 3;
+	a.r[0] = (struct exit_reason_count){2, 0x81, 500};
+	a.r[1] = (struct exit_reason_count){2, 0x7b, 40};
+	a.r[2] = (struct exit_reason_count){2, 0x72, 10};
+	a.hist_dropped = 1;
+	b.nr = 4;
+	b.r[0] = (struct exit_reason_count){2, 0x72, 5010}; /* grew by 5000 */
+	b.r[1] = (struct exit_reason_count){2, 0x80, 4990}; /* new: 4990 */
+	b.r[2] = (struct exit_reason_count){2, 0x81, 500};  /* unchanged: left out */
+	b.r[3] = (struct exit_reason_count){2, 0x7b, 42};   /* grew by 2 */
+	b.hist_dropped = 4;
+	exit_reason_counts_sub(&d, &b, &a);
+	assert_int_equal(d.nr, 3);
+	assert_int_equal(d.r[0].code, 0x72);
+	assert_int_equal(d.r[0].count, 5000);
+	assert_int_equal(d.r[1].code, 0x80);
+	assert_int_equal(d.r[1].count, 4990);
+	assert_int_equal(d.r[2].code, 0x7b);
+	assert_int_equal(d.r[2].count, 2);
+	assert_int_equal(d.total, 9992);
+	assert_int_equal(d.hist_dropped, 3);
+	/* The same isa matters: a VMX code equal to an SVM one is another reason. */
+	a.nr = 1;
+	a.r[0] = (struct exit_reason_count){1, 0x72, 100};
+	b.nr = 1;
+	b.r[0] = (struct exit_reason_count){2, 0x72, 100};
+	exit_reason_counts_sub(&d, &b, &a);
+	assert_int_equal(d.nr, 1);
+	assert_int_equal(d.r[0].count, 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_counts_sub),
 	    cmocka_unit_test(test_filter_one_and_many),
 	    cmocka_unit_test(test_filter_bounds),
 	    cmocka_unit_test(test_parse_multi_pid),
