@@ -10,6 +10,9 @@
 #   panic  1 vCPU, panic=-1 reboot=t; init exits, the kernel panics and
 #          reboots at once by triple fault (KVM_EXIT_SHUTDOWN)
 #          -> expect nestvmm to end with a non-zero status, not a timeout
+#   nested-on, nested-off  1 vCPU, --nested on/off: SVM/VMX in L2's CPU
+#          flags, kvm_amd/kvm_intel loading, /dev/kvm
+#   svm-bench  `nestvmm bench --stats` of cpuid and the svm-* workloads
 # Virtio-blk scenarios, one 64 MiB image of random bytes in L1's tmpfs
 # each (a copy of one master), attached with --disk IMG[OPTS]:
 #   blk          2 vCPUs, default engine: probe, queues, direct write and
@@ -60,6 +63,26 @@ exec 3>&-
 
 run_l2 smp2 2 "panic=-1"
 run_l2 panic 1 "panic=-1 reboot=t"
+
+# --nested: L2 Linux with SVM/VMX shown (on) and hidden (off); the L2 init
+# prints RIG-L2-NESTED NAME cpu=svm|vmx|none modules=LIST devkvm=yes|no.
+run_nested() {
+	name=$1 mode=$2
+	echo "RIG-L2-LAUNCH $name uptime=$(up) cpus=1 nested=$mode"
+	timeout "$T" nestvmm run -k /l2/vmlinuz -i /l2/initrd -c 1 -m 256M --nested "$mode" \
+		--cmdline "$base panic=-1 rig.scenario=$name" </dev/null
+	rc=$?
+	echo "RIG-L2-END $name rc=$rc uptime=$(up)"
+}
+run_nested nested-on on
+run_nested nested-off off
+
+# The bench hypervisor (nestvmm's bench guest as L2 runs an inner guest,
+# L3): the svm-* rows, with the exits L1's KVM handled by reason (--stats).
+echo "RIG-L2-LAUNCH svm-bench uptime=$(up) cpus=1"
+timeout "$T" nestvmm bench --iters 300 --stats \
+	--workload cpuid,svm-cpuid,svm-vmrun,svm-vmrun-clean,svm-msrpm-static,svm-msrpm-dirty </dev/null
+echo "RIG-L2-END svm-bench rc=$? uptime=$(up)"
 
 sha() { sha256sum | cut -d' ' -f1; }
 range() { dd if="$1" bs=1M skip="$2" count="$3" 2>/dev/null | sha; }

@@ -20,7 +20,7 @@ sha() { sha256sum | cut -d' ' -f1; }
 blk() {
 	mount -t devtmpfs devtmpfs /dev 2>/dev/null
 	mount -t tmpfs tmpfs /tmp
-	if rig-load-modules >/tmp/mod.err 2>&1; then
+	if rig-load-modules virtio >/tmp/mod.err 2>&1; then
 		echo "RIG-BLK $scen modules=ok"
 	else
 		echo "RIG-BLK $scen modules=fail $(tr '\n' ' ' </tmp/mod.err)"
@@ -68,6 +68,22 @@ case "$scen" in
 blk|blk-io_uring|blk-aio|blk-sync|blk-ro)
 	blk
 	echo "RIG-BLK $scen done"
+	poweroff -f
+	;;
+nested-on|nested-off)
+	# What --nested left of SVM/VMX: the CPU flag, whether KVM's vendor
+	# module loads (it refuses a CPU without them), and /dev/kvm.
+	mount -t devtmpfs devtmpfs /dev 2>/dev/null
+	cpu=none
+	case " $(grep -m1 '^flags' /proc/cpuinfo) " in
+	*" svm "*) cpu=svm ;;
+	*" vmx "*) cpu=vmx ;;
+	esac
+	rig-load-modules irqbypass ccp x86/kvm/ >/dev/null 2>&1
+	mods=$(for m in kvm_amd kvm_intel; do [ -d /sys/module/$m ] && printf '%s,' $m; done)
+	dev=no
+	[ -c /dev/kvm ] && dev=yes
+	echo "RIG-L2-NESTED $scen cpu=$cpu modules=${mods:-none} devkvm=$dev"
 	poweroff -f
 	;;
 smp1)

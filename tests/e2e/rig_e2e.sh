@@ -10,7 +10,8 @@
 # CHECK: l1-kvm | l2-boot-smp1 | l2-boot-smp2 | l2-serial-input |
 #        l2-poweroff | l2-reboot | l2-panic |
 #        blk-probe | blk-rw | blk-sync | blk-mq | blk-ro |
-#        blk-engine-io_uring | blk-engine-aio | blk-engine-sync
+#        blk-engine-io_uring | blk-engine-aio | blk-engine-sync |
+#        nested-on | nested-off | svm-bench
 # The blk-* checks skip when the nestvmm under test has no --disk option.
 # Exit: 0 pass, 1 fail, 77 skip (no qemu-system-x86_64, no kernel).
 set -euo pipefail
@@ -28,6 +29,7 @@ fail() { echo "FAIL ($check): $*"; exit 1; }
 case "$check" in
 l1-kvm|l2-boot-smp1|l2-boot-smp2|l2-serial-input|l2-poweroff|l2-reboot|l2-panic) ;;
 blk-probe|blk-rw|blk-sync|blk-mq|blk-ro|blk-engine-io_uring|blk-engine-aio|blk-engine-sync) ;;
+nested-on|nested-off|svm-bench) ;;
 *) echo "rig_e2e.sh: unknown check '$check'"; exit 2 ;;
 esac
 
@@ -65,6 +67,7 @@ if [ ! -f "$status" ]; then
 		# shellcheck disable=SC2086
 		timeout 800 "$rigdir/rig" script "$here/l1-scenarios.sh" --l2-init "$here/l2-init.sh" \
 			--l2-module virtio_pci --l2-module virtio_blk \
+			--l2-module kvm_amd --l2-module kvm_intel \
 			--nestvmm "$nestvmm" --cache "$cache" --kernel-dir "$kdir" --timeout 750 \
 			--log "$log" --quiet ${RIG_E2E_RIG_ARGS:-}
 		rc=$?
@@ -196,7 +199,61 @@ blk_check() {
 	esac
 }
 
+# The svm-bench scenario's output without the serial log's timestamps.
+bench_text() { section svm-bench | sed 's/^\[ *[0-9.]*\] //'; }
+svm_bench_check() {
+	local t rc row
+	t=$(bench_text)
+	[ -n "$t" ] || fail "scenario svm-bench never launched"
+	rc=$(end_rc svm-bench)
+	[ "$rc" = 0 ] || { show svm-bench; fail "nestvmm bench ended with status '$rc', expected 0"; }
+	echo "$t" | has '^nested: SVM \(auto\)' || { show svm-bench; fail "the bench guest was not given SVM"; }
+	# Every row ran its 300 iterations, none skipped.
+	for w in cpuid svm-cpuid svm-vmrun svm-vmrun-clean svm-msrpm-static svm-msrpm-dirty; do
+		row=$(echo "$t" | awk -v w="$w" '$1 == w && NF == 10 { print; exit }')
+		[ -n "$row" ] || { show svm-bench; fail "no $w row in the table"; }
+		[ "$(echo "$row" | awk '{ print $4 }')" = 300 ] || { show svm-bench; fail "$w: $row"; }
+	done
+	# The hypervisor's count of inner exits is the iteration count, and each
+	# inner exit costs the level below (L1's KVM) at least one exit.
+	echo "$t" | awk '
+		/^inner workload/ { on = 1; next }
+		on && /^svm-/ { n++; if ($3 != 300 || $5 < 1) bad = bad " " $1 }
+		on && !/^svm-/ { on = 0 }
+		END { if (n != 5 || bad != "") { print "inner rows " n ", wrong:" bad; exit 1 } }' ||
+		{ show svm-bench; fail "the inner-exit section is wrong"; }
+	echo "$t" | has '^CPUID on vCPU 0: inner guest \(svm-cpuid\) / guest \(cpuid\) = [0-9.]+x' ||
+		{ show svm-bench; fail "no L2-relative-to-L1 CPUID ratio"; }
+	# L1's exit reasons: per iteration for the rows, and the VM's table.
+	echo "$t" | has '^svm-cpuid +SVM CPUID 1\.0' ||
+		{ show svm-bench; fail "svm-cpuid's exit reasons do not name CPUID once per iteration"; }
+	echo "$t" | has '^svm-vmrun +.*SVM VMMCALL 1\.0' ||
+		{ show svm-bench; fail "svm-vmrun's exit reasons do not name VMMCALL once per iteration"; }
+	echo "$t" | has '^exits KVM handled in the kernel, by reason' ||
+		{ show svm-bench; fail "no exit-reason table in --stats"; }
+	echo "$t" | has '^  SVM (CPUID|VMMCALL) ' || { show svm-bench; fail "the exit-reason table names neither CPUID nor VMMCALL"; }
+	echo "$t" | sed -n '/^inner workload/,/^CPUID on/p' | sed 's/^/  /'
+}
+
 case "$check" in
+nested-on|nested-off)
+	s=$(section "$check")
+	[ -n "$s" ] || fail "scenario $check never launched"
+	line=$(echo "$s" | grep -m1 "RIG-L2-NESTED $check " | sed 's/.*RIG-L2-NESTED/RIG-L2-NESTED/' || true)
+	[ -n "$line" ] || { show "$check"; fail "L2 did not report what it saw"; }
+	if [ "$check" = nested-on ]; then
+		echo "$line" | has 'cpu=(svm|vmx) modules=[a-z_,]*kvm_(amd|intel), devkvm=yes' ||
+			{ show "$check"; fail "with --nested on L2 should have SVM/VMX, its KVM module and /dev/kvm: $line"; }
+	else
+		echo "$line" | has 'cpu=none modules=none devkvm=no' ||
+			{ show "$check"; fail "with --nested off L2 should have no SVM/VMX and no KVM: $line"; }
+	fi
+	[ "$(end_rc "$check")" = 0 ] || { show "$check"; fail "nestvmm ended with status '$(end_rc "$check")', expected 0"; }
+	echo "  $line"
+	;;
+svm-bench)
+	svm_bench_check
+	;;
 l1-kvm)
 	grep -q 'RIG-L1-INIT' "$log" || fail "L1 never reached its /init"
 	line=$(grep -m1 'RIG-L1-KVM' "$log" || true)
