@@ -651,9 +651,102 @@ static void test_json_empty(void **state)
 	free(buf);
 }
 
+/* The nested line, and a missing TSC frequency next to it, keep the JSON valid. */
+static void test_nested_line(void **state)
+{
+	struct stats_report r = {.nr_vcpus = 1, .nested = "SVM (auto): rev 1, 8 ASIDs; \"NPT\""};
+	FILE *f = mem_open();
+
+	(void)state;
+	stats_report_print_table(f, &r);
+	mem_close(f);
+	assert_has(buf, "\n  nested for the guest SVM (auto): rev 1, 8 ASIDs; \"NPT\"\n");
+	free(buf);
+	f = mem_open();
+	assert_int_equal(stats_report_print_json(f, &r), 0);
+	mem_close(f);
+	if (!json_valid(buf))
+		fail_msg("invalid JSON:\n%s", buf);
+	assert_has(buf, "\"wall_ns\": null");
+	assert_has(buf, "\"nested\": \"SVM (auto): rev 1, 8 ASIDs; \\\"NPT\\\"\"");
+	free(buf);
+}
+
+/*
+ * The exits KVM handled in the kernel: per reason with per second (wall
+ * 1 s here) and per exit to userspace (12 in workload()), overflow and
+ * Dropped; or the one line that says why there is none.
+ */
+static void test_kernel_exits(void **state)
+{
+	static struct exit_reason_counts k;
+	struct exit_stats *s = workload();
+	struct stats_report r = {
+	    .tsc_khz = 1000, .wall_cycles = 1000000, .nr_vcpus = 1, .exits = s, .kernel_exits = &k};
+	FILE *f;
+
+	(void)state;
+	memset(&k, 0, sizeof(k));
+	k.nr = 2;
+	k.r[0] = (struct exit_reason_count){2, 0x81, 2400}; /* SVM VMMCALL */
+	k.r[1] = (struct exit_reason_count){1, 48, 60};	    /* VMX EPT_VIOLATION */
+	k.total = 2460;
+	k.overflow_hits = 40;
+	k.hist_dropped = 7;
+	f = mem_open();
+	stats_report_print_table(f, &r);
+	mem_close(f);
+	assert_has(buf, "exits KVM handled in the kernel, by reason");
+	/* 2400 in 1 s; 2400 / 12 userspace exits */
+	assert_has(buf,
+		   "  SVM VMMCALL                             2400         2400.0      200.000\n");
+	assert_has(buf,
+		   "  VMX EPT_VIOLATION                         60           60.0        5.000\n");
+	assert_has(buf, "  (other reasons)                           40\n");
+	assert_has(buf, "  total                                   2500\n");
+	assert_has(buf, "  7 exits not counted: the kernel's table was full\n");
+	free(buf);
+
+	f = mem_open();
+	assert_int_equal(stats_report_print_json(f, &r), 0);
+	mem_close(f);
+	if (!json_valid(buf))
+		fail_msg("invalid JSON:\n%s", buf);
+	assert_has(buf, "\"kernel_exits\": {\"total\": 2500, \"other\": 40, \"dropped\": 7");
+	assert_has(buf, "{\"isa\": 2, \"code\": 129, \"name\": \"SVM VMMCALL\", \"count\": 2400}");
+	free(buf);
+
+	r.kernel_exits = NULL;
+	r.kernel_exits_why = "this kernel has no hist triggers (CONFIG_HIST_TRIGGERS)";
+	f = mem_open();
+	stats_report_print_table(f, &r);
+	mem_close(f);
+	assert_has(buf, "by reason (kvm:kvm_exit hist trigger on this VM's vCPU threads): "
+			"unavailable: this kernel has no hist triggers (CONFIG_HIST_TRIGGERS)\n");
+	free(buf);
+	f = mem_open();
+	assert_int_equal(stats_report_print_json(f, &r), 0);
+	mem_close(f);
+	if (!json_valid(buf))
+		fail_msg("invalid JSON:\n%s", buf);
+	assert_has(buf, "\"kernel_exits\": {\"unavailable\": \"this kernel has no hist");
+	free(buf);
+
+	/* Not asked for: not a word. */
+	r.kernel_exits_why = NULL;
+	f = mem_open();
+	stats_report_print_table(f, &r);
+	mem_close(f);
+	assert_null(strstr(buf, "handled in the kernel"));
+	free(buf);
+	exit_stats_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_nested_line),
+	    cmocka_unit_test(test_kernel_exits),
 	    cmocka_unit_test(test_json_checker_rejects),
 	    cmocka_unit_test(test_table_rows),
 	    cmocka_unit_test(test_table_without_tsc_khz),
