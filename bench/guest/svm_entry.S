@@ -10,34 +10,37 @@
  */
 	.text
 
-/* void svm_vmrun(uint64_t vmcb_pa) */
-	.globl svm_vmrun
-svm_vmrun:
+	.macro save_callee_saved
 	push %rbx
 	push %rbp
 	push %r12
 	push %r13
 	push %r14
 	push %r15
-	mov %rdi, %rax
-	vmrun %rax
+	.endm
+
+	.macro restore_callee_saved
 	pop %r15
 	pop %r14
 	pop %r13
 	pop %r12
 	pop %rbp
 	pop %rbx
+	.endm
+
+/* void svm_vmrun(uint64_t vmcb_pa) */
+	.globl svm_vmrun
+svm_vmrun:
+	save_callee_saved
+	mov %rdi, %rax
+	vmrun %rax
+	restore_callee_saved
 	ret
 
 /* void svm_vmrun_timed(uint64_t vmcb_pa, struct svm_stamps *st) */
 	.globl svm_vmrun_timed
 svm_vmrun_timed:
-	push %rbx
-	push %rbp
-	push %r12
-	push %r13
-	push %r14
-	push %r15
+	save_callee_saved
 	push %rsi
 	mov %rdi, %rcx
 	lfence
@@ -55,12 +58,7 @@ svm_vmrun_timed:
 	mov %rax, 8(%rsi)	/* after */
 	mov %r8, 16(%rsi)	/* g_entry */
 	mov %r9, 24(%rsi)	/* g_exit */
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %rbp
-	pop %rbx
+	restore_callee_saved
 	ret
 
 /* Inner guest code: CPL0, 64-bit, no stack use. Each loops forever; the hypervisor stops VMRUNning. */

@@ -22,7 +22,8 @@
 
 static struct bench_outcome out;
 
-static void run_list(const uint32_t *ids, unsigned int n, unsigned int cpus)
+static void run_list_nested(const uint32_t *ids, unsigned int n, unsigned int cpus,
+			    enum nested_mode nested)
 {
 	struct bench_options opt;
 	const char *why = NULL;
@@ -34,9 +35,15 @@ static void run_list(const uint32_t *ids, unsigned int n, unsigned int cpus)
 	opt.nr_cpus = cpus;
 	opt.fixed_iters = ITERS;
 	opt.native = false;
+	opt.nested = nested;
 	r = bench_vm_run(&opt, &out, NULL, NULL, &why);
 	if (r < 0)
 		fail_msg("bench_vm_run: %s", why ? why : strerror(-r));
+}
+
+static void run_list(const uint32_t *ids, unsigned int n, unsigned int cpus)
+{
+	run_list_nested(ids, n, cpus, NESTED_AUTO);
 }
 
 static double uexits_per_iter(const struct bench_result *r)
@@ -186,27 +193,16 @@ static void check_svm(const struct bench_result *r, uint32_t id, bool offered)
 static void run_svm_list(enum nested_mode mode)
 {
 	uint32_t ids[BENCH_MAX_WORKLOADS];
-	struct bench_options opt;
-	const char *why = NULL;
 	unsigned int n = 0;
 	size_t nr;
 	const struct bench_workload_info *w = bench_workloads(&nr);
 	bool offered;
-	int r;
 
 	for (size_t i = 0; i < nr; i++)
 		if (bench_workload_is_svm(w[i].id))
 			ids[n++] = w[i].id;
 	assert_int_equal(n, 9);
-	bench_options_default(&opt);
-	memcpy(opt.workloads, ids, n * sizeof(*ids));
-	opt.nr_workloads = n;
-	opt.fixed_iters = ITERS;
-	opt.native = false;
-	opt.nested = mode;
-	r = bench_vm_run(&opt, &out, NULL, NULL, &why);
-	if (r < 0)
-		fail_msg("bench_vm_run: %s", why ? why : strerror(-r));
+	run_list_nested(ids, n, 1, mode);
 	assert_int_equal(out.exit_code, 0);
 	assert_false(out.fault.happened);
 	offered = out.nested.kind == NESTED_SVM;
