@@ -107,10 +107,10 @@ static void test_intercept_and_clean_bits(void **state)
 	/* clean bits 0-11: I, IOPM, ASID, TPR, NP, CRx, DRx, DT, SEG, CR2, LBR, AVIC */
 	assert_int_equal(VMCB_CLEAN_IOPM, 0x2u);
 	assert_int_equal(VMCB_CLEAN_SEG, 0x100u);
-	assert_int_equal(VMCB_CLEAN_ALL,
-			 VMCB_CLEAN_I | VMCB_CLEAN_IOPM | VMCB_CLEAN_ASID | VMCB_CLEAN_TPR |
-			     VMCB_CLEAN_NP | VMCB_CLEAN_CRX | VMCB_CLEAN_DRX | VMCB_CLEAN_DT |
-			     VMCB_CLEAN_SEG | VMCB_CLEAN_CR2 | VMCB_CLEAN_LBR | VMCB_CLEAN_AVIC);
+	assert_int_equal(VMCB_CLEAN_ALL, VMCB_CLEAN_I | VMCB_CLEAN_IOPM | VMCB_CLEAN_ASID |
+					     VMCB_CLEAN_TPR | VMCB_CLEAN_NP | VMCB_CLEAN_CRX |
+					     VMCB_CLEAN_DRX | VMCB_CLEAN_DT | VMCB_CLEAN_SEG |
+					     VMCB_CLEAN_CR2 | VMCB_CLEAN_LBR | VMCB_CLEAN_AVIC);
 	assert_int_equal(SVM_EXIT_CPUID, 0x72);
 	assert_int_equal(SVM_EXIT_VMMCALL, 0x81);
 }
