@@ -20,6 +20,8 @@
 #include "vmm/vcpu.h"
 #include "vmm/vm_exit_trace.h"
 
+#define VM_CREATE_TRIES 5
+
 /* Addresses KVM needs for its real-mode helpers, just below the IOAPIC/BIOS area. */
 #define KVM_TSS_ADDR	      0xfffbd000ULL
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
@@ -109,7 +111,16 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const char **why)
 	r = decide_nested(vm, why);
 	if (r < 0)
 		return r;
-	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
+	/*
+	 * KVM_CREATE_VM can fail with EINTR when a signal arrives while KVM
+	 * sets the VM up (QEMU and Firecracker retry too); seen in the rig
+	 * once in ~150 VM starts. A few tries, then the error.
+	 */
+	for (int tries = 0; tries < VM_CREATE_TRIES; tries++) {
+		vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
+		if (vm->fd >= 0 || errno != EINTR)
+			break;
+	}
 	if (vm->fd < 0)
 		return fail(why, -errno, "KVM_CREATE_VM");
 	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0)
