@@ -140,15 +140,22 @@ static void ring(volatile struct bench_report *rep, uint32_t kind)
 
 /* A FAULT report raised by the guest itself; the VMM stops this vCPU. */
 static void __attribute__((noreturn))
-guest_fault(volatile struct bench_report *rep, uint64_t vector, uint64_t error)
+guest_fault_at(volatile struct bench_report *rep, uint64_t vector, uint64_t error, uint64_t rip,
+	       uint64_t cr2)
 {
 	rep->vector = vector;
 	rep->error = error;
-	rep->rip = 0;
-	rep->cr2 = 0;
+	rep->rip = rip;
+	rep->cr2 = cr2;
 	rep->cs = 0;
 	ring(rep, BENCH_REPORT_FAULT);
 	pause_forever();
+}
+
+static void __attribute__((noreturn))
+guest_fault(volatile struct bench_report *rep, uint64_t vector, uint64_t error)
+{
+	guest_fault_at(rep, vector, error, 0, 0);
 }
 
 static int cpu_is_amd(void)
@@ -378,15 +385,9 @@ static void run_svm(volatile struct bench_report *rep, uint32_t cpu, uint32_t w,
 
 	*run = (struct svm_run){.workload = w, .cpu = cpu, .iters = iters};
 	guest_kcall_svm(run);
-	if (run->failed) {
-		rep->vector = BENCH_FAULT_SVM;
-		rep->error = run->fail_exitcode;
-		rep->rip = run->fail_rip;
-		rep->cr2 = run->fail_info1;
-		rep->cs = 0;
-		ring(rep, BENCH_REPORT_FAULT);
-		pause_forever();
-	}
+	if (run->failed)
+		guest_fault_at(rep, BENCH_FAULT_SVM, run->fail_exitcode, run->fail_rip,
+			       run->fail_info1);
 	res->cycles = run->cycles;
 	res->value = run->value;
 	res->cpl = 0;
