@@ -180,6 +180,18 @@ static int parse_header(const uint8_t *k, size_t len, struct setup_header *hdr, 
 			    "kernel has no 64-bit entry point (XLF_KERNEL_64 clear)");
 	if (!(hdr->loadflags & LOADED_HIGH))
 		return fail(why, -ENOEXEC, "zImage kernels (not LOADED_HIGH) are not supported");
+	/*
+	 * syssize (16-byte units, 32 bits since 2.04) is the protected-mode
+	 * part the kernel's build wrote: a shorter file was cut off, and would
+	 * only die later in the guest's decompressor. Real images may carry a
+	 * little more than syssize says, never less.
+	 */
+	if ((uint64_t)hdr->syssize * 16 > len - *setup_size)
+		return fail(why, -ENOEXEC,
+			    "truncated: the header says %llu bytes of kernel after the setup but "
+			    "the file has %llu",
+			    (unsigned long long)hdr->syssize * 16,
+			    (unsigned long long)(len - *setup_size));
 	*hdr_end = end;
 	return 0;
 }

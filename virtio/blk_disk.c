@@ -123,15 +123,57 @@ static bool blkdev_can_punch(const struct stat *st)
 	return false;
 }
 
-/*
- * Whether fallocate(@mode) works, asked of the range just past the end of
- * the file: with KEEP_SIZE nothing there is data, so the answer costs
- * nothing the guest can see. A ZERO_RANGE that worked may have reserved a
- * block past the end; it is punched back out when the filesystem can.
- */
-static bool file_falloc_works(int fd, uint64_t size, uint32_t len, int mode)
+/* Whether fallocate(@mode) works on @fd over [@off, @off + @len), keeping the size. */
+static bool falloc_works(int fd, uint64_t off, uint32_t len, int mode)
 {
-	return fallocate(fd, mode | FALLOC_FL_KEEP_SIZE, (off_t)size, len) == 0;
+	return fallocate(fd, mode | FALLOC_FL_KEEP_SIZE, (off_t)off, len) == 0;
+}
+
+/*
+ * An anonymous file on the image's filesystem (O_TMPFILE in its directory),
+ * to ask fallocate's questions of: a ZERO_RANGE past the end of the image
+ * itself would allocate a block there that ext4 does not punch back out
+ * (it ignores a hole punched past i_size), so a sparse image would grow.
+ * -1 when the directory does not allow it.
+ */
+static int probe_file(const char *image_path)
+{
+	char dir[sizeof(((struct blk_disk *)0)->path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", image_path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	return open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+}
+
+/*
+ * What the guest may ask of a file image: discard (a punched hole reads
+ * back as zeros) and write-zeroes (ZERO_RANGE, or a punch). Asked of a
+ * scratch file of the same filesystem, so that the image's data and its
+ * allocation stay exactly as they were; where no scratch file can be made,
+ * only PUNCH_HOLE is asked of the image, past its end, which allocates
+ * nothing.
+ */
+static void probe_file_discard(struct blk_disk *disk)
+{
+	int fd = probe_file(disk->path);
+
+	if (fd < 0) {
+		disk->discard =
+		    falloc_works(disk->fd, disk->size, disk->block_size, FALLOC_FL_PUNCH_HOLE);
+		disk->write_zeroes = disk->discard;
+		return;
+	}
+	disk->discard = falloc_works(fd, 0, disk->block_size, FALLOC_FL_PUNCH_HOLE);
+	disk->write_zeroes =
+	    disk->discard || falloc_works(fd, 0, disk->block_size, FALLOC_FL_ZERO_RANGE);
+	close(fd);
 }
 
 static void probe_discard(struct blk_disk *disk, const struct stat *st)
@@ -144,15 +186,7 @@ static void probe_discard(struct blk_disk *disk, const struct stat *st)
 		disk->write_zeroes = true;
 		return;
 	}
-	disk->discard =
-	    file_falloc_works(disk->fd, disk->size, disk->block_size, FALLOC_FL_PUNCH_HOLE);
-	disk->write_zeroes = disk->discard;
-	if (file_falloc_works(disk->fd, disk->size, disk->block_size, FALLOC_FL_ZERO_RANGE)) {
-		disk->write_zeroes = true;
-		if (disk->discard)
-			fallocate(disk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				  (off_t)disk->size, disk->block_size);
-	}
+	probe_file_discard(disk);
 }
 
 /*

@@ -233,6 +233,47 @@ static void test_probes_keep_data(void **state)
 	close(fd);
 }
 
+/*
+ * Opening a sparse image read-write allocates nothing: the discard and
+ * write-zeroes probes must not leave a block behind (a ZERO_RANGE past the
+ * end did, on ext4: st_blocks 0 -> 8). Where the filesystem can punch
+ * holes, the probes still find that out.
+ */
+static void test_probes_keep_allocation(void **state)
+{
+	struct fx *f = *state;
+	char *path = f->path[f->npath++];
+	enum blk_cache caches[] = {BLK_CACHE_WRITEBACK, BLK_CACHE_NONE};
+	struct statfs sfs;
+	struct stat before, after;
+	struct blk_disk d;
+	int fd;
+
+	set_path(path, f->dir, "sparse.img");
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 16 << 20), 0);
+	assert_int_equal(fstat(fd, &before), 0);
+	close(fd);
+	for (size_t i = 0; i < sizeof(caches) / sizeof(caches[0]); i++) {
+		int r = open_disk(f, &d, path, false, caches[i]);
+
+		if (r == -EINVAL && caches[i] == BLK_CACHE_NONE)
+			continue; /* no O_DIRECT on this filesystem */
+		assert_int_equal(r, 0);
+		if (statfs(path, &sfs) == 0 && sfs.f_type == 0xEF53 /* ext2/3/4 */) {
+			assert_true(d.discard);
+			assert_true(d.write_zeroes);
+		}
+		blk_disk_close(&d);
+		assert_int_equal(stat(path, &after), 0);
+		assert_int_equal(after.st_size, before.st_size);
+		if (after.st_blocks != before.st_blocks)
+			fail_msg("cache mode %zu: st_blocks %lld -> %lld", i,
+				 (long long)before.st_blocks, (long long)after.st_blocks);
+	}
+}
+
 static void test_serial_stable(void **state)
 {
 	struct fx *f = *state;
@@ -324,16 +365,20 @@ static void test_image_lock(void **state)
 static void test_cache_none(void **state)
 {
 	struct fx *f = *state;
+
+	check_cache_none(f, make_file(f, "direct.img", 65536, 0600), false);
+}
+
+/* tmpfs refuses O_DIRECT: cache=none there is one line that says to use writeback. */
+static void test_cache_none_on_tmpfs(void **state)
+{
+	struct fx *f = *state;
 	struct statfs sfs;
 	char *shm = f->path[f->npath++];
 	int fd;
 
-	check_cache_none(f, make_file(f, "direct.img", 65536, 0600), false);
-
-	if (statfs("/dev/shm", &sfs) < 0 || sfs.f_type != TMPFS_MAGIC_) {
-		print_message("[  SKIP    ] no tmpfs at /dev/shm for the O_DIRECT refusal\n");
-		return;
-	}
+	if (statfs("/dev/shm", &sfs) < 0 || sfs.f_type != TMPFS_MAGIC_)
+		skip(); /* no tmpfs at /dev/shm to try the refusal on */
 	snprintf(shm, sizeof(f->path[0]), "/dev/shm/nestvmm-disk-%d.img", (int)getpid());
 	fd = open(shm, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
@@ -363,6 +408,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_serial_stable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_image_lock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cache_none, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_none_on_tmpfs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probes_keep_allocation, setup, teardown),
 	    cmocka_unit_test(test_sync_engine_always_there),
 	};
 

@@ -68,6 +68,7 @@ static uint8_t *make_image(const struct image_spec *s, size_t *len)
 	assert_non_null(img);
 	memset(&h, 0, sizeof(h));
 	h.setup_sects = s->setup_sects;
+	h.syssize = (uint32_t)((s->payload_len + 15) / 16); /* as the kernel's build writes it */
 	h.boot_flag = 0xaa55;
 	/* Short jump over the header; its offset byte is the header length. */
 	h.jump = (uint16_t)(0xeb | ((0x26c - 0x202) << 8));
@@ -310,6 +311,30 @@ static void test_truncated_and_empty(void **state)
 	free(img);
 }
 
+/*
+ * Half a kernel (a download cut off) is refused by its size, not loaded to
+ * die in the guest; a file a little longer than syssize says (real images
+ * are) is fine.
+ */
+static void test_cut_kernel_refused(void **state)
+{
+	struct image_spec s = good_spec();
+	size_t len, setup = image_setup_len(&s);
+	uint8_t *img = make_image(&s, &len);
+	uint8_t *longer;
+	struct linux_boot boot;
+	const char *why = NULL;
+
+	expect_refused(*state, img, setup + PAYLOAD_LEN / 2, -ENOEXEC, "truncated");
+	expect_refused(*state, img, len - 1, -ENOEXEC, "truncated");
+	longer = calloc(1, len + 1472);
+	assert_non_null(longer);
+	memcpy(longer, img, len);
+	assert_int_equal(linux_load(*state, longer, len + 1472, NULL, 0, "", 0, &boot, &why), 0);
+	free(longer);
+	free(img);
+}
+
 static void test_kernel_too_big(void **state)
 {
 	struct image_spec s = good_spec();
@@ -506,6 +531,11 @@ static void test_real_kernel(void **state)
 	assert_int_equal(lb.entry_gpa, lb.kernel_gpa + 0x200);
 	assert_true(lb.kernel_size >= bp->hdr.init_size);
 	assert_int_equal(bp->hdr.type_of_loader, 0xff);
+	/* Its first half, as a cut-off download would leave it. */
+	why = NULL;
+	assert_int_equal(linux_load(&mem, img, (size_t)len / 2, NULL, 0, "", 0, &lb, &why),
+			 -ENOEXEC);
+	assert_non_null(strstr(why, "truncated"));
 	guest_mem_destroy(&mem);
 	free(img);
 }
@@ -524,6 +554,7 @@ int main(void)
 	    T(test_not_loaded_high),
 	    T(test_setup_past_eof),
 	    T(test_truncated_and_empty),
+	    T(test_cut_kernel_refused),
 	    T(test_kernel_too_big),
 	    T(test_relocation_fallback),
 	    T(test_cmdline_limit),
