@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "bench/guest/protocol.h"
@@ -26,13 +27,16 @@ void bench_disk_fill(void *buf, size_t len, uint64_t first_sector)
 	}
 }
 
+/* $TMPDIR when set, as for every temporary file; else tmpfs, where one is. */
 static const char *scratch_dir(void)
 {
 	const char *tmp = getenv("TMPDIR");
 
+	if (tmp && *tmp)
+		return tmp;
 	if (access("/dev/shm", W_OK) == 0)
 		return "/dev/shm";
-	return tmp && *tmp ? tmp : "/tmp";
+	return "/tmp";
 }
 
 /* The image at @path: @size bytes of pattern. */
@@ -69,10 +73,19 @@ static int create_image(struct bench_disk *bd, uint64_t size, bench_disk_fill_fn
 	const char *dir = scratch_dir();
 	struct disk_spec spec = {.engine = BLK_ENGINE_IO_URING, .cache = BLK_CACHE_WRITEBACK};
 	char path[256];
+	struct statvfs sv;
 	int fd, r;
 
 	if (!blk_engine_available(BLK_ENGINE_IO_URING))
 		spec.engine = BLK_ENGINE_SYNC;
+	if (statvfs(dir, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize < size) {
+		snprintf(why, why_len,
+			 "bench disk: a %llu MiB image does not fit in %s (%llu MiB free); "
+			 "see --disk-size and TMPDIR",
+			 (unsigned long long)(size >> 20), dir,
+			 (unsigned long long)((uint64_t)sv.f_bavail * sv.f_frsize >> 20));
+		return -ENOSPC;
+	}
 	if (snprintf(path, sizeof(path), "%s/nestvmm-bench-XXXXXX", dir) >= (int)sizeof(path)) {
 		snprintf(why, why_len, "bench disk: scratch directory path too long");
 		return -ENAMETOOLONG;
@@ -84,18 +97,23 @@ static int create_image(struct bench_disk *bd, uint64_t size, bench_disk_fill_fn
 			 strerror(errno));
 		return r;
 	}
+	/*
+	 * Nameless from the start: whatever ends the process (a signal during
+	 * the fill, SIGKILL), the image goes with it. The disk layer opens it
+	 * again through /proc, as a file of its own.
+	 */
+	unlink(path);
 	r = write_image(fd, size, fill ? fill : bench_disk_fill);
-	close(fd);
 	if (r < 0) {
-		snprintf(why, why_len, "bench disk %s: cannot write %llu MiB: %s", path,
+		snprintf(why, why_len, "bench disk in %s: cannot write %llu MiB: %s", dir,
 			 (unsigned long long)(size >> 20), strerror(-r));
-		unlink(path);
+		close(fd);
 		return r;
 	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	spec.path = path;
 	r = blk_disk_open(&bd->disk, &spec, why, why_len);
-	/* Open or not, nothing else needs the name: nothing is left behind. */
-	unlink(path);
+	close(fd);
 	if (r < 0)
 		return r;
 	bd->disk_open = true;

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* nestvmm: a lean VMM on the raw KVM API. Dispatches to the subcommands. */
+#include <errno.h>
+#include <signal.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "vmm/vm.h"
@@ -33,9 +38,60 @@ static void usage(FILE *f)
 	      f);
 }
 
+/*
+ * A closed stdin, stdout or stderr gets /dev/null, so that no file nestvmm
+ * opens later (a disk image) becomes fd 1 and receives the guest's console.
+ * Returns a bitmask of the descriptors that were closed.
+ */
+static unsigned int reserve_std_fds(void)
+{
+	unsigned int closed = 0;
+
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		closed |= 1u << fd;
+		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			abort(); /* the lowest free descriptor is @fd: cannot happen */
+	}
+	return closed;
+}
+
+/* What the command printed must have reached stdout: a full disk or a gone reader is an error. */
+static int finish_stdout(int status)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return status;
+	cli_error("cannot write to stdout: %s", strerror(errno ? errno : EIO));
+	return status == 0 ? VM_EXIT_VMM_ERROR : status;
+}
+
+static int dispatch(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
+	unsigned int closed = reserve_std_fds();
+
+	if (closed & (1u << STDOUT_FILENO)) {
+		cli_error("stdout is closed: nothing nestvmm prints would be seen");
+		return VM_EXIT_VMM_ERROR;
+	}
+	return finish_stdout(dispatch(argc, argv));
+}
+
+static int dispatch(int argc, char **argv)
+{
 	const char *cmd = argc > 1 ? argv[1] : "bench";
+
+	/*
+	 * Before any thread exists: the stop signals go to vm_run() alone, and
+	 * a closed stdout is an EPIPE the writer reports, not a silent death
+	 * that leaves a terminal raw.
+	 */
+	if (vm_block_stop_signals() < 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		cli_error("cannot set up signal handling: %s", strerror(errno));
+		return VM_EXIT_VMM_ERROR;
+	}
 
 	if (strcmp(cmd, "bench") == 0)
 		return cmd_bench(argc > 1 ? argc - 1 : 1,

@@ -247,6 +247,12 @@ static void *console_reader(void *arg)
 				continue;
 			break;
 		}
+		if (!con->raw) {
+			/* Not a terminal: a script's bytes, escapes included, are data. */
+			if (!push_all(con, in, (size_t)n))
+				break;
+			continue;
+		}
 		for (ssize_t i = 0; i < n; i++) {
 			size_t nr;
 

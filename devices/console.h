@@ -16,8 +16,9 @@
  *   Ctrl-A Ctrl-A  send one Ctrl-A to the guest
  *   Ctrl-A h       print the escapes on stderr
  *   Ctrl-A other   both bytes go to the guest
- * Escapes work whether or not the input is a TTY. EOF on the input stops
- * the reader and nothing else.
+ * Escapes exist only on a TTY: from a pipe or a file every byte is the
+ * guest's, so a script's 0x01 'x' is data, not a quit. EOF on the input
+ * stops the reader and nothing else.
  */
 #ifndef NESTVMM_CONSOLE_H
 #define NESTVMM_CONSOLE_H

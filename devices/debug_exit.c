@@ -26,7 +26,8 @@ void debug_exit_write(void *opaque, uint64_t off, const void *data, uint32_t siz
 
 	if (off != 0 || (size != 1 && size != 2 && size != 4))
 		return;
-	dev_stop_request(&dbg->stop, (int)(dev_data_get(data, size) & 0xff), "guest debug-exit");
+	dev_stop_request(&dbg->stop, debug_exit_status((uint32_t)dev_data_get(data, size)),
+			 "guest debug-exit");
 }
 
 static const struct bus_ops debug_exit_ops = {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Debug-exit port for the bench and test guests, at 0x501 by default (the
- * port QEMU's isa-debug-exit uses, but not its encoding): a write of value v
- * (1, 2 or 4 bytes, at the port itself) stops the VM with exit code v & 0xff
- * and why "guest debug-exit". Reads return all-ones.
+ * Debug-exit port for test guests, at 0x501 (QEMU's isa-debug-exit, with its
+ * encoding): a write of value v (1, 2 or 4 bytes, at the port itself) stops
+ * the VM with exit status ((v << 1) | 1) & 0xff and why "guest debug-exit".
+ * The status is always odd, so a guest cannot pass for nestvmm's own 0
+ * (power-off) or 2 (usage error). Reads return all-ones.
  */
 #ifndef NESTVMM_DEBUG_EXIT_H
 #define NESTVMM_DEBUG_EXIT_H
@@ -15,6 +16,12 @@
 struct bus;
 
 #define DEBUG_EXIT_PORT 0x501
+
+/* The exit status a write of @value asks for. */
+static inline int debug_exit_status(uint32_t value)
+{
+	return (int)(((value << 1) | 1) & 0xff);
+}
 
 struct debug_exit {
 	struct dev_stop stop; /* immutable after init: no lock needed */

@@ -19,18 +19,26 @@ static void machine_stop(void *ctx, int exit_code, const char *why)
 	vm_request_stop(ctx, exit_code, why);
 }
 
+/*
+ * The console's output. A reader that went away (`nestvmm run | head`)
+ * stops the VM: nobody sees the guest any more, and SIGPIPE is ignored so
+ * that the stop is orderly (terminal restored, --stats printed).
+ */
 static ssize_t stdout_sink(void *ctx, const void *buf, size_t len)
 {
+	struct machine *m = ctx;
 	const uint8_t *p = buf;
 	size_t done = 0;
 
-	(void)ctx;
 	while (done < len) {
 		ssize_t n = write(STDOUT_FILENO, p + done, len - done);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EPIPE)
+				vm_request_stop(m->vm, VM_EXIT_VMM_ERROR,
+						"the console's output was closed (broken pipe)");
 			return done ? (ssize_t)done : -errno;
 		}
 		done += (size_t)n;
@@ -62,7 +70,7 @@ int machine_init(struct machine *m, struct vm *vm, int console_fd, const char **
 	    .pci_mmio_base = MACHINE_PCI_MMIO_BASE,
 	    .pci_mmio_size = MACHINE_PCI_MMIO_SIZE,
 	};
-	struct serial_sink sink = {.out = stdout_sink};
+	struct serial_sink sink = {.out = stdout_sink, .ctx = m};
 	int r;
 
 	memset(m, 0, sizeof(*m));

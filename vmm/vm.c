@@ -278,6 +278,22 @@ static void kick_signal_handler(int sig)
 	(void)sig; /* only there to interrupt KVM_RUN */
 }
 
+static void stop_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+int vm_block_stop_signals(void)
+{
+	sigset_t set;
+
+	stop_signal_set(&set);
+	return -pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 int vm_run(struct vm *vm)
 {
 	struct sigaction sa = {.sa_handler = kick_signal_handler};
@@ -289,11 +305,12 @@ int vm_run(struct vm *vm)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL); /* no SA_RESTART: KVM_RUN must return EINTR */
 
-	/* SIGINT/SIGTERM/SIGHUP are taken by this thread through a signalfd. */
-	sigemptyset(&stop_sigs);
-	sigaddset(&stop_sigs, SIGINT);
-	sigaddset(&stop_sigs, SIGTERM);
-	sigaddset(&stop_sigs, SIGHUP);
+	/*
+	 * SIGINT/SIGTERM/SIGHUP are taken by this thread through a signalfd.
+	 * Blocking them here is a no-op for a caller that did it before
+	 * creating any thread (vm_block_stop_signals), as it must.
+	 */
+	stop_signal_set(&stop_sigs);
 	pthread_sigmask(SIG_BLOCK, &stop_sigs, &old);
 	sfd = signalfd(-1, &stop_sigs, SFD_CLOEXEC);
 

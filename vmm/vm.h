@@ -107,6 +107,16 @@ int vm_set_msr_ops(struct vm *vm, const struct vm_msr_ops *ops, const char **why
 int vm_run(struct vm *vm);
 
 /*
+ * Block SIGINT/SIGTERM/SIGHUP in the calling thread, so that every thread it
+ * creates afterwards inherits the mask and vm_run() alone receives them as a
+ * stop request. Call it first, before any thread exists (the console reader,
+ * the block engines' workers): a thread created earlier takes such a signal
+ * with its default action and kills the process with no orderly stop.
+ * Returns 0 or -errno.
+ */
+int vm_block_stop_signals(void);
+
+/*
  * Ask the VM to stop with @exit_code; safe from any thread, idempotent (the
  * first request's code and reason are kept). @why may be NULL.
  */

@@ -152,10 +152,11 @@ static void test_reader_forwards_pipe_until_eof(void **state)
 	assert_int_equal(console_init(&con, &s, &stop, p[0]), 0);
 	assert_int_equal(console_start(&con), 0);
 	assert_false(con.raw); /* a pipe is not a terminal */
-	assert_int_equal(write(p[1], "hi\x01\x01!", 5), 5);
+	/* Not a terminal: no escapes, every byte reaches the guest as it is. */
+	assert_int_equal(write(p[1], "hi\x01\x01!\x01x", 7), 7);
 	close(p[1]);
-	assert_int_equal(wait_serial(&s, got, 4), 4);
-	assert_memory_equal(got, "hi\x01!", 4);
+	assert_int_equal(wait_serial(&s, got, 7), 7);
+	assert_memory_equal(got, "hi\x01\x01!\x01x", 7);
 	console_destroy(&con);
 	assert_int_equal(drain_serial(&s, got, sizeof(got)), 0);
 	assert_int_equal(stop_f.count, 0);
@@ -163,7 +164,36 @@ static void test_reader_forwards_pipe_until_eof(void **state)
 	serial_destroy(&s);
 }
 
+/* Ctrl-A x typed on a terminal stops the VM; what came before it still goes in. */
 static void test_reader_ctrl_a_x_stops_vm(void **state)
+{
+	struct serial s;
+	struct console con;
+	struct fake_stop stop_f;
+	struct dev_stop stop = fake_stop_ops(&stop_f);
+	uint8_t got[64];
+	int master, slave;
+
+	(void)state;
+	assert_int_equal(serial_init(&s, NULL, 4, NULL), 0);
+	assert_int_equal(openpty(&master, &slave, NULL, NULL, NULL), 0);
+	assert_int_equal(console_init(&con, &s, &stop, slave), 0);
+	assert_int_equal(console_start(&con), 0);
+	assert_true(con.raw);
+	assert_int_equal(write(master, "ab\x01xcd", 6), 6);
+	wait_stop(&stop_f);
+	console_destroy(&con);
+	assert_int_equal(stop_f.count, 1);
+	assert_int_equal(stop_f.code, CONSOLE_QUIT_EXIT_CODE);
+	assert_int_equal(drain_serial(&s, got, sizeof(got)), 2);
+	assert_memory_equal(got, "ab", 2);
+	close(master);
+	close(slave);
+	serial_destroy(&s);
+}
+
+/* The same bytes from a pipe are data (a script's input), not a quit. */
+static void test_reader_pipe_has_no_escapes(void **state)
 {
 	struct serial s;
 	struct console con;
@@ -179,12 +209,10 @@ static void test_reader_ctrl_a_x_stops_vm(void **state)
 	assert_int_equal(console_start(&con), 0);
 	assert_int_equal(write(p[1], "ab\x01xcd", 6), 6);
 	close(p[1]);
-	wait_stop(&stop_f);
+	assert_int_equal(wait_serial(&s, got, 6), 6);
+	assert_memory_equal(got, "ab\x01xcd", 6);
 	console_destroy(&con);
-	assert_int_equal(stop_f.count, 1);
-	assert_int_equal(stop_f.code, CONSOLE_QUIT_EXIT_CODE);
-	assert_int_equal(drain_serial(&s, got, sizeof(got)), 2);
-	assert_memory_equal(got, "ab", 2);
+	assert_int_equal(stop_f.count, 0);
 	close(p[0]);
 	serial_destroy(&s);
 }
@@ -332,6 +360,7 @@ int main(void)
 	    cmocka_unit_test(test_esc_unknown_and_help),
 	    cmocka_unit_test(test_reader_forwards_pipe_until_eof),
 	    cmocka_unit_test(test_reader_ctrl_a_x_stops_vm),
+	    cmocka_unit_test(test_reader_pipe_has_no_escapes),
 	    cmocka_unit_test(test_destroy_stops_a_blocked_reader),
 	    cmocka_unit_test(test_tty_raw_and_restored),
 	    cmocka_unit_test(test_tty_restored_on_sigterm),

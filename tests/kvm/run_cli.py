@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""`nestvmm run` and `bench` as a user drives them, on /dev/kvm, with stdin
+each of /dev/null, a pipe, a FIFO and a pseudo-terminal: a stop signal is an
+orderly stop (status 128+N, the reason on stderr, --stats printed, the
+terminal restored), Ctrl-A x quits only from a terminal, a closed console
+reader stops the VM, the guest's debug-exit status is always odd, and output
+errors make bench fail. The guest is tests/kvm/minikernel.S.
+
+usage: run_cli.py NESTVMM MINIKERNEL
+"""
+import os
+import pty
+import resource
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+
+NESTVMM, KERNEL = sys.argv[1], sys.argv[2]
+BANNER = b"minikernel: up\n"
+failures = []
+checks = 0
+
+
+def fail(what):
+    failures.append(what)
+    print("FAIL: " + what, flush=True)
+
+
+def check(cond, what):
+    global checks
+    checks += 1
+    if not cond:
+        fail(what)
+    return cond
+
+
+class Stdin:
+    """One kind of stdin for the child; .feed(b) writes to it, .close() ends it."""
+
+    def __init__(self, kind, tmp):
+        self.kind, self.writer, self.master, self.slave = kind, None, None, None
+        if kind == "null":
+            self.child = os.open("/dev/null", os.O_RDONLY)
+        elif kind == "pipe":
+            self.child, self.writer = os.pipe()
+        elif kind == "fifo":
+            path = os.path.join(tmp, "fifo")
+            if not os.path.exists(path):
+                os.mkfifo(path)
+            # O_RDWR opens a FIFO at once on Linux; a writer end is kept too.
+            self.child = os.open(path, os.O_RDWR)
+            self.writer = os.open(path, os.O_WRONLY)
+        elif kind == "pty":
+            self.master, self.slave = pty.openpty()
+            self.child = self.slave
+            self.writer = self.master
+            self.saved = termios.tcgetattr(self.slave)
+        else:
+            raise ValueError(kind)
+
+    def feed(self, data):
+        os.write(self.writer, data)
+
+    def tty_restored(self):
+        return self.kind != "pty" or termios.tcgetattr(self.slave) == self.saved
+
+    def close(self):
+        for fd in (self.child, self.writer, self.master):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+
+def start(args, stdin, stdout=subprocess.PIPE):
+    return subprocess.Popen([NESTVMM, "run"] + args, stdin=stdin.child, stdout=stdout,
+                            stderr=subprocess.PIPE, close_fds=True)
+
+
+def read_until(proc, want, timeout=30.0):
+    """Read the child's stdout until @want appears; returns what was read."""
+    got = b""
+    end = time.monotonic() + timeout
+    fd = proc.stdout.fileno()
+    while want not in got and time.monotonic() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            got += chunk
+    return got
+
+
+def finish(proc, timeout=30):
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        return None, out, err
+    return proc.returncode, out, err
+
+
+def test_stop_signal(kind, sig, tmp):
+    """A stop signal to a running VM: status 128+sig, the reason, --stats, the tty back."""
+    stdin = Stdin(kind, tmp)
+    name = signal.Signals(sig).name
+    what = "run (stdin %s) + %s" % (kind, name)
+    proc = start(["-k", KERNEL, "-p", "halt", "--stats"], stdin)
+    up = read_until(proc, BANNER)
+    check(BANNER in up, what + ": the guest did not come up: %r" % up)
+    proc.send_signal(sig)
+    status, _, err = finish(proc)
+    err = err.decode(errors="replace")
+    check(status == 128 + sig, what + ": status %s, want %d; stderr: %s" % (status, 128 + sig, err))
+    check("interrupted by " + name[3:] in err, what + ": no 'interrupted by' line: " + err)
+    check("exit statistics" in err, what + ": --stats output lost")
+    check(stdin.tty_restored(), what + ": terminal left in raw mode")
+    stdin.close()
+
+
+def test_escape(kind, tmp):
+    """0x01 'x' quits from a terminal only; from anything else it is the guest's input."""
+    stdin = Stdin(kind, tmp)
+    what = "run (stdin %s) fed ^A x" % kind
+    proc = start(["-k", KERNEL, "-p", "echo"], stdin)
+    check(BANNER in read_until(proc, BANNER), what + ": the guest did not come up")
+    stdin.feed(b"ab\x01xcd\n")  # the UART's output is line-buffered
+    if kind == "pty":
+        status, out, err = finish(proc)
+        check(status == 0, what + ": status %s, want 0 (quit)" % status)
+    else:
+        echoed = read_until(proc, b"ab\x01xcd\n", timeout=20)
+        check(b"ab\x01xcd\n" in echoed, what + ": guest did not get the bytes back: %r" % echoed)
+        check(proc.poll() is None, what + ": the VM quit on piped input")
+        proc.send_signal(signal.SIGTERM)
+        status, _, _ = finish(proc)
+        check(status == 128 + signal.SIGTERM, what + ": status %s after SIGTERM" % status)
+    check(stdin.tty_restored(), what + ": terminal left in raw mode")
+    stdin.close()
+
+
+def test_closed_reader(kind, tmp):
+    """`nestvmm run | head`: the reader goes away, the VM stops in order."""
+    stdin = Stdin(kind, tmp)
+    what = "run -p flood (stdin %s) | head -n 3" % kind
+    rfd, wfd = os.pipe()
+    proc = subprocess.Popen([NESTVMM, "run", "-k", KERNEL, "-p", "flood"], stdin=stdin.child,
+                            stdout=wfd, stderr=subprocess.PIPE, close_fds=True)
+    os.close(wfd)
+    head = subprocess.run(["head", "-n", "3"], stdin=rfd, capture_output=True, timeout=30)
+    os.close(rfd)
+    status, _, err = finish(proc)
+    err = err.decode(errors="replace")
+    check(head.stdout.count(b"\n") == 3, what + ": head got %r" % head.stdout)
+    check(status == 1, what + ": status %s, want 1; stderr: %s" % (status, err))
+    check("broken pipe" in err, what + ": stderr does not say why: " + err)
+    check(stdin.tty_restored(), what + ": terminal left in raw mode")
+    stdin.close()
+
+
+def test_debug_exit(tmp):
+    """The guest's debug-exit value v ends nestvmm with (v << 1) | 1, never 0 or 2."""
+    for digit, want in (("0", 1), ("1", 3), ("2", 5), ("7", 15)):
+        stdin = Stdin("null", tmp)
+        proc = start(["-k", KERNEL, "-p", "s" + digit], stdin)
+        status, _, err = finish(proc)
+        check(status == want, "debug-exit %s: status %s, want %d (%s)" % (digit, status, want, err))
+        stdin.close()
+
+
+def bench_status(stdout_kind):
+    """bench's status with stdout /dev/full, closed, or a pipe nobody reads."""
+    args = [NESTVMM, "bench", "-w", "cpuid,fib", "--iters", "8"]
+    if stdout_kind == "full":
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=full,
+                               stderr=subprocess.PIPE, timeout=120)
+    elif stdout_kind == "closed":
+        r = subprocess.run(args, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           timeout=120, preexec_fn=lambda: os.close(1))
+    else:
+        rfd, wfd = os.pipe()
+        os.close(rfd)
+        r = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=wfd,
+                           stderr=subprocess.PIPE, timeout=120)
+        os.close(wfd)
+    return r.returncode, r.stderr.decode(errors="replace")
+
+
+def test_bench_output_errors():
+    for kind in ("full", "closed", "broken-pipe"):
+        status, err = bench_status(kind)
+        check(status == 1, "bench > %s: status %s, want 1 (%s)" % (kind, status, err.strip()))
+        check(err.startswith("nestvmm: ") and err.count("\n") == 1,
+              "bench > %s: want one 'nestvmm:' line, got %r" % (kind, err))
+
+
+def test_bench_scratch_never_left(tmp):
+    """bench's scratch image lives in $TMPDIR, nameless: SIGKILL mid-fill leaves nothing."""
+    scratch = os.path.join(tmp, "scratch")
+    os.mkdir(scratch)
+    env = dict(os.environ, TMPDIR=scratch)
+    proc = subprocess.Popen([NESTVMM, "bench", "-w", "blk-qd1", "--iters", "16",
+                             "--disk-size", "2G"], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE,
+                                                                  (3 << 30, 3 << 30)))
+    seen = set()
+    for _ in range(20):
+        time.sleep(0.05)
+        seen.update(os.listdir(scratch))
+    proc.kill()
+    proc.wait()
+    check(not seen and not os.listdir(scratch),
+          "bench scratch image had a name in $TMPDIR: %s" % sorted(seen | set(os.listdir(scratch))))
+    r = subprocess.run([NESTVMM, "bench", "-w", "blk-qd1", "--iters", "16", "--disk-size", "64M"],
+                       env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    check(r.returncode == 0 and scratch.encode() in r.stdout,
+          "bench blk-qd1 did not use $TMPDIR: %r" % r.stdout[-200:])
+    # Bounded by RLIMIT_FSIZE too: a nestvmm without the free-space check
+    # must fail here, not fill the disk (or a tmpfs, i.e. RAM) first.
+    r = subprocess.run([NESTVMM, "bench", "-w", "blk-qd1", "--disk-size", "100T"], env=env,
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE,
+                                                              (64 << 20, 64 << 20)))
+    check(r.returncode == 1 and b"does not fit" in r.stderr,
+          "bench --disk-size 100T: status %d, %r" % (r.returncode, r.stderr))
+
+
+def main():
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR)
+        os.close(fd)
+    except OSError as e:
+        print("SKIP: /dev/kvm cannot be opened: %s" % e)
+        return 77
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in ("null", "pipe", "fifo", "pty"):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                test_stop_signal(kind, sig, tmp)
+        for kind in ("pipe", "fifo", "pty"):
+            test_escape(kind, tmp)
+        for kind in ("null", "pipe", "pty"):
+            test_closed_reader(kind, tmp)
+        test_debug_exit(tmp)
+        test_bench_output_errors()
+        test_bench_scratch_never_left(tmp)
+    print("%d checks, %d failed" % (checks, len(failures)))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
