@@ -487,21 +487,8 @@ static int setup_disk(struct bench_session *s, struct bench_outcome *out, const 
 	return 0;
 }
 
-int bench_session_create(const struct bench_options *opt, struct bench_outcome *out,
-			 struct bench_session **session, const char **why)
+int bench_options_check(const struct bench_options *opt, const char **why)
 {
-	struct vm_config cfg = {
-	    .mem_size = opt->mem_size,
-	    .nr_vcpus = opt->nr_cpus,
-	    .stats = true,
-	    .kvm_path = opt->kvm_path,
-	    .nested = opt->nested,
-	    .trace_exits = opt->trace_exits,
-	};
-	struct bench_session *s;
-	int r;
-
-	memset(out, 0, sizeof(*out));
 	if (opt->nr_cpus == 0 || opt->nr_cpus > BENCH_MAX_CPUS) {
 		snprintf(bench_why, sizeof(bench_why), "the bench guest runs on 1 to %d vCPUs",
 			 BENCH_MAX_CPUS);
@@ -524,6 +511,26 @@ int bench_session_create(const struct bench_options *opt, struct bench_outcome *
 		*why = "the blk workloads run on one vCPU (drop --cpus)";
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int bench_session_create(const struct bench_options *opt, struct bench_outcome *out,
+			 struct bench_session **session, const char **why)
+{
+	struct vm_config cfg = {
+	    .mem_size = opt->mem_size,
+	    .nr_vcpus = opt->nr_cpus,
+	    .stats = true,
+	    .kvm_path = opt->kvm_path,
+	    .nested = opt->nested,
+	    .trace_exits = opt->trace_exits,
+	};
+	struct bench_session *s;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = bench_options_check(opt, why)) < 0)
+		return r;
 	out->nr_cpus = opt->nr_cpus;
 	out->nr_workloads = opt->nr_workloads;
 

@@ -101,6 +101,13 @@ void bench_options_default(struct bench_options *opt);
 typedef void (*bench_vm_done_fn)(struct vm *vm, void *ctx);
 
 /*
+ * Whether @opt is a run the bench guest can do (vCPUs, RAM, workloads, the
+ * blk workloads on one vCPU): 0, or -EINVAL with *why. The command line
+ * calls it first, so that these are usage errors.
+ */
+int bench_options_check(const struct bench_options *opt, const char **why);
+
+/*
  * Run the bench guest. Returns 0 when the VM ran (out->exit_code and
  * out->fault tell how it ended), or -errno when it could not be set up, with
  * *why naming the reason.

@@ -13,11 +13,10 @@
 #include "cli/stats_output.h"
 #include "vmm/vm.h"
 
+static void bench_list(FILE *f);
+
 static void bench_usage(FILE *f)
 {
-	size_t nr;
-	const struct bench_workload_info *w = bench_workloads(&nr);
-
 	fputs(
 	    "usage: nestvmm bench [options] [WORKLOAD...]\n"
 	    "  -w, --workload LIST   comma-separated workloads (default: all); names after\n"
@@ -32,6 +31,15 @@ static void bench_usage(FILE *f)
 	    "      --stats[=json]    print the VM's exit statistics on stderr at exit\n"
 	    "      --list            list the workloads\n" NESTED_OPTION_HELP "\nworkloads:\n",
 	    f);
+	bench_list(f);
+}
+
+/* One line per workload: name, where it runs, what it measures. */
+static void bench_list(FILE *f)
+{
+	size_t nr;
+	const struct bench_workload_info *w = bench_workloads(&nr);
+
 	for (size_t i = 0; i < nr; i++)
 		fprintf(f, "  %-16s %-11s %s\n", w[i].name,
 			w[i].level == BENCH_LEVEL_GUEST ? (w[i].cpl ? "CPL3" : "CPL0")
@@ -150,6 +158,8 @@ int cmd_bench(int argc, char **argv)
 			}
 			break;
 		case OPT_LIST:
+			bench_list(stdout);
+			return 0;
 		case 'h':
 			bench_usage(stdout);
 			return 0;
@@ -194,6 +204,10 @@ int cmd_bench(int argc, char **argv)
 		opt.nr_workloads += (unsigned int)r;
 	}
 
+	if (bench_options_check(&opt, &why) < 0) {
+		cli_error("bench: %s", why);
+		return VM_EXIT_USAGE;
+	}
 	opt.trace_exits = hook.mode != STATS_OFF;
 	r = bench_vm_run(&opt, &out, print_stats, &hook, &why);
 	if (r < 0) {

@@ -73,7 +73,8 @@ static int map_file(const char *what, const char *path, struct mapped_file *out)
 {
 	struct stat st;
 	void *p;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO is refused below, not waited on for a writer. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0) {
 		cli_error("cannot open %s %s: %s", what, path, strerror(errno));
@@ -137,6 +138,19 @@ static int open_disks(struct run_disk *disks, unsigned int n)
 	char why[512];
 
 	for (unsigned int i = 0; i < n; i++) {
+		struct stat a, b;
+
+		/* The same image twice would lock itself out ("in use by another VM"). */
+		for (unsigned int j = 0; j < i; j++) {
+			if (stat(disks[i].spec.path, &a) == 0 &&
+			    stat(disks[j].spec.path, &b) == 0 && a.st_dev == b.st_dev &&
+			    a.st_ino == b.st_ino) {
+				cli_error("--disk %s: the same image as --disk %s; give each disk "
+					  "once",
+					  disks[i].spec.path, disks[j].spec.path);
+				return -1;
+			}
+		}
 		if (blk_disk_open(&disks[i].disk, &disks[i].spec, why, sizeof(why)) < 0) {
 			cli_error("%s", why);
 			return -1;
@@ -211,7 +225,8 @@ int cmd_run(int argc, char **argv)
 	int c, r, status = VM_EXIT_VMM_ERROR;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "k:i:p:c:m:h", longopts, NULL)) != -1) {
+	opterr = 0; /* getopt's own messages are neither one line nor prefixed "nestvmm: " */
+	while ((c = getopt_long(argc, argv, ":k:i:p:c:m:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			kernel_path = optarg;
@@ -270,10 +285,16 @@ int cmd_run(int argc, char **argv)
 			nr_disks++;
 			break;
 		case 'h':
+			release_disks(disks, nr_disks);
 			run_usage(stdout);
 			return 0;
+		case ':':
+			cli_error("run: option '%s' needs a value", argv[optind - 1]);
+			release_disks(disks, nr_disks);
+			return VM_EXIT_USAGE;
 		default:
-			run_usage(stderr);
+			cli_error("run: bad option '%s' (see --help)", argv[optind - 1]);
+			release_disks(disks, nr_disks);
 			return VM_EXIT_USAGE;
 		}
 	}

@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 
 static int dispatch(int argc, char **argv)
 {
-	const char *cmd = argc > 1 ? argv[1] : "bench";
+	const char *cmd = argc > 1 ? argv[1] : NULL;
 
 	/*
 	 * Before any thread exists: the stop signals go to vm_run() alone, and
@@ -93,12 +93,22 @@ static int dispatch(int argc, char **argv)
 		return VM_EXIT_VMM_ERROR;
 	}
 
+	if (!cmd) {
+		usage(stderr);
+		return VM_EXIT_USAGE;
+	}
 	if (strcmp(cmd, "bench") == 0)
-		return cmd_bench(argc > 1 ? argc - 1 : 1,
-				 argc > 1 ? argv + 1 : (char *[]){"bench", NULL});
+		return cmd_bench(argc - 1, argv + 1);
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		/* `nestvmm help run` is `nestvmm run --help` */
+		if (argc > 2 && (strcmp(argv[2], "run") == 0 || strcmp(argv[2], "bench") == 0))
+			return dispatch(3, (char *[]){argv[0], argv[2], "--help", NULL});
+		if (argc > 2) {
+			cli_error("help: unknown command '%s' (commands: bench, run)", argv[2]);
+			return VM_EXIT_USAGE;
+		}
 		usage(stdout);
 		return 0;
 	}

@@ -111,14 +111,22 @@ expect_error 2 "'' is not off, auto or on" bench --nested ''
 expect_error 2 --nested bench --nested
 
 # VMM errors, caught before a VM runs: status 1.
-expect_error 1 128 bench --mem 64M
-expect_error 1 128 bench --mem 127M
+expect_error 2 128 bench --mem 64M
+expect_error 2 128 bench --mem 127M
+expect_error 2 "one vCPU" bench blk-qd1 --cpus 2
 expect_error 1 /nonexistent bench --kvm /nonexistent
 expect_error 1 /nonexistent/dir/kvm bench --kvm /nonexistent/dir/kvm
 expect_error 1 /dev/null bench --kvm /dev/null
 
 # nestvmm run: usage errors need no /dev/kvm.
 expect_error 2 -k run
+expect_error 2 -k run -k
+expect_error 2 --bogus run --bogus
+expect_error 2 -x run -x
+expect_error 2 nope help nope
+# A FIFO given as kernel or initrd is refused at once, never waited on.
+mkfifo "$tmp/fifo"
+expect_error 1 "not a regular file" run -k "$tmp/fifo"
 expect_error 2 "'ON' is not off, auto or on" run -k /x --nested ON
 expect_error 2 65 run -k /x --cpus 65
 expect_error 2 1M run -k /x --mem 1M
@@ -129,6 +137,9 @@ expect_error 1 "is empty" run -k "$tmp/empty"
 expect_error 1 "not a regular file" run -k /dev/null
 printf 'not a kernel\n' >"$tmp/text"
 expect_error 1 /nonexistent/initrd run -k "$tmp/text" -i /nonexistent/initrd
+expect_error 1 "not a regular file" run -k "$tmp/text" -i "$tmp/fifo"
+truncate -s 1M "$tmp/twice.img"
+expect_error 1 "the same image" run -k "$tmp/text" --disk "$tmp/twice.img" --disk "$tmp/twice.img,ro"
 
 # --disk: the spec is a usage error; the image is checked before any VM exists.
 expect_error 2 bogus run -k "$tmp/text" --disk "$tmp/d.img,bogus"
@@ -166,9 +177,16 @@ grep -q usage "$tmp/out" || fail "help: no usage line"
 for cmd in bench run help version; do
 	grep -qE "^ +$cmd " "$tmp/out" || fail "help: command '$cmd' not listed"
 done
+expect_ok help run
+expect_ok help bench
+# No command at all: the usage, on stderr, as a usage error.
+run
+[ "$status" -eq 2 ] || fail "nestvmm (no arguments): status $status, want 2"
+grep -q '^usage: nestvmm' "$tmp/err" || fail "nestvmm (no arguments): no usage on stderr"
 expect_ok --help
 expect_ok bench --help
 expect_ok bench --list
+! grep -qE "usage|--" "$tmp/out" || fail "bench --list: prints more than the workloads"
 # Every workload the bench guest implements (bench/guest/protocol.h, BENCHMARKS.md).
 for w in cpuid pio pio-ioeventfd mmio mmio-ioeventfd hypercall syscall countprimes fib \
 	memsweep-4k memsweep-2m msr-user fault; do
