@@ -204,6 +204,8 @@ int cmd_bench(int argc, char **argv)
 		opt.nr_workloads += (unsigned int)r;
 	}
 
+	if (check_mem_fits_host(opt.mem_size) < 0)
+		return VM_EXIT_VMM_ERROR;
 	if (bench_options_check(&opt, &why) < 0) {
 		cli_error("bench: %s", why);
 		return VM_EXIT_USAGE;

@@ -308,6 +308,8 @@ int cmd_run(int argc, char **argv)
 		status = VM_EXIT_USAGE;
 		goto out_files;
 	}
+	if (check_mem_fits_host(cfg.mem_size) < 0)
+		goto out_files;
 	if (build_cmdline(user_cmdline, cmdline, sizeof(cmdline)) < 0) {
 		cli_error("--cmdline: longer than %d bytes", CMDLINE_MAX - 1);
 		status = VM_EXIT_USAGE;

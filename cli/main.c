@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -21,6 +22,21 @@ void cli_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int check_mem_fits_host(uint64_t mem_size)
+{
+	struct sysinfo si;
+	uint64_t ram;
+
+	if (sysinfo(&si) < 0)
+		return 0; /* unknown: KVM or the kernel will say */
+	ram = (uint64_t)si.totalram * si.mem_unit;
+	if (mem_size <= ram)
+		return 0;
+	cli_error("--mem: %llu MiB is more than this host's %llu MiB of RAM",
+		  (unsigned long long)(mem_size >> 20), (unsigned long long)(ram >> 20));
+	return -ENOMEM;
 }
 
 static void usage(FILE *f)

@@ -121,6 +121,8 @@ expect_error 1 /dev/null bench --kvm /dev/null
 # nestvmm run: usage errors need no /dev/kvm.
 expect_error 2 -k run
 expect_error 2 -k run -k
+expect_error 1 "more than this host" run -k /x --mem 64T
+expect_error 1 "more than this host" bench --mem 64T
 expect_error 2 --bogus run --bogus
 expect_error 2 -x run -x
 expect_error 2 nope help nope
