@@ -340,7 +340,8 @@ int cmd_run(int argc, char **argv)
 	r = linux_load(&vm.mem, kernel.data, kernel.len, initrd.data, initrd.len, cmdline,
 		       machine.acpi_rsdp_gpa, &boot, &why);
 	if (r < 0) {
-		cli_error("kernel %s: %s", kernel_path, why ? why : strerror(-r));
+		cli_error("%s %s: %s", r == -EFBIG ? "initrd" : "kernel",
+			  r == -EFBIG ? initrd_path : kernel_path, why ? why : strerror(-r));
 		goto out_machine;
 	}
 	/* Only the boot CPU starts; the others wait for the kernel's INIT/SIPI. */

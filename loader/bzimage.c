@@ -111,7 +111,7 @@ static int place_initrd(const struct guest_mem *mem, const struct setup_header *
 	uint64_t addr;
 
 	if (max_end < kernel_end || len > max_end - kernel_end)
-		return fail(why, -ENOMEM,
+		return fail(why, -EFBIG,
 			    "initrd (%llu MiB) does not fit between the kernel's end (%llu MiB) "
 			    "and %s (%llu MiB)",
 			    (unsigned long long)mib_up(len), (unsigned long long)mib_up(kernel_end),
@@ -121,7 +121,7 @@ static int place_initrd(const struct guest_mem *mem, const struct setup_header *
 	if (addr < kernel_end)
 		addr = align_down(max_end - len, INITRD_ALIGN_MIN);
 	if (addr < kernel_end || !gpa_to_hva(mem, addr, len))
-		return fail(why, -ENOMEM, "initrd (%llu MiB) does not fit above the kernel",
+		return fail(why, -EFBIG, "initrd (%llu MiB) does not fit above the kernel",
 			    (unsigned long long)mib_up(len));
 	*gpa = addr;
 	return 0;

@@ -44,7 +44,8 @@ struct linux_boot {
  * map and, when @acpi_rsdp_gpa != 0 and the kernel knows the field, the RSDP
  * address. Returns 0 or -errno:
  *   -ENOEXEC  not a usable bzImage (bad magic, too old, truncated, no 64-bit entry)
- *   -ENOMEM   kernel or initrd does not fit in guest RAM
+ *   -ENOMEM   the kernel does not fit in guest RAM
+ *   -EFBIG    the initrd does not fit (in RAM above the kernel, below initrd_addr_max)
  *   -E2BIG    command line longer than the kernel accepts
  *   -EINVAL   bad arguments
  * On error *why (if @why is not NULL) is one human-readable line; it points

@@ -176,6 +176,19 @@ def test_debug_exit(tmp):
         stdin.close()
 
 
+def test_initrd_too_big(tmp):
+    """An initrd that does not fit is reported as the initrd, not as the kernel."""
+    path = os.path.join(tmp, "big.initrd")
+    with open(path, "wb") as f:
+        f.truncate(300 << 20)
+    r = subprocess.run([NESTVMM, "run", "-k", KERNEL, "-i", path, "-m", "256M"],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    err = r.stderr.decode(errors="replace")
+    check(r.returncode == 1 and err.startswith("nestvmm: initrd " + path + ": "),
+          "initrd too big: status %d, %r" % (r.returncode, err))
+    os.unlink(path)
+
+
 def bench_status(stdout_kind):
     """bench's status with stdout /dev/full, closed, or a pipe nobody reads."""
     args = [NESTVMM, "bench", "-w", "cpuid,fib", "--iters", "8"]
@@ -251,6 +264,7 @@ def main():
         for kind in ("null", "pipe", "pty"):
             test_closed_reader(kind, tmp)
         test_debug_exit(tmp)
+        test_initrd_too_big(tmp)
         test_bench_output_errors()
         test_bench_scratch_never_left(tmp)
     print("%d checks, %d failed" % (checks, len(failures)))
