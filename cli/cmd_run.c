@@ -65,7 +65,8 @@ static void run_usage(FILE *f)
 	    "The serial console is stdin/stdout; on a terminal, Ctrl-A x quits.\n"
 	    "Exit status: 0 after guest power-off or reboot, 3 after a guest crash\n"
 	    "(triple fault, or a kernel panic reported through pvpanic), 1 on a VMM\n"
-	    "error, 2 on a usage error.\n",
+	    "error, 2 on a usage error, 128+N after signal N (SIGINT, SIGTERM, SIGHUP),\n"
+	    "((v << 1) | 1) & 0xff after the guest writes v to the debug-exit port 0x501.\n",
 	    f);
 }
 

@@ -49,8 +49,9 @@ static void usage(FILE *f)
 	      "  help    this text; `nestvmm <command> --help` for a command's options\n"
 	      "  version print the version\n"
 	      "\n"
-	      "exit status: the guest's own (0 on power-off/reboot), 1 VMM error,\n"
-	      "2 usage error, 3 guest crash (triple fault, reported fault)\n",
+	      "exit status: 0 guest power-off/reboot, 1 VMM error, 2 usage error,\n"
+	      "3 guest crash (triple fault, reported fault), 128+N stopped by signal N,\n"
+	      "odd (v << 1) | 1 the guest's write of v to the debug-exit port 0x501\n",
 	      f);
 }
 
