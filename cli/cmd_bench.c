@@ -29,7 +29,9 @@ static void bench_usage(FILE *f)
 	    "      --disk-size SIZE  the blk workloads' scratch image (default 256M)\n"
 	    "      --json            print the table as JSON\n"
 	    "      --stats[=json]    print the VM's exit statistics on stderr at exit\n"
-	    "      --list            list the workloads\n" NESTED_OPTION_HELP "\nworkloads:\n",
+	    "      --list            list the workloads\n"
+	    "      --kvm PATH        the KVM device (default /dev/kvm)\n"
+	    "  -h, --help            this text\n" NESTED_OPTION_HELP "\nworkloads:\n",
 	    f);
 	bench_list(f);
 }

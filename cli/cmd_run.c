@@ -59,6 +59,8 @@ static void run_usage(FILE *f)
 	    "                        PATH[,ro][,engine=io_uring|aio|sync][,cache=writeback|none]\n"
 	    "                        one queue per vCPU; cache=none opens PATH with O_DIRECT;\n"
 	    "                        a comma in PATH is written ,,\n"
+	    "      --kvm PATH        the KVM device (default /dev/kvm)\n"
+	    "  -h, --help            this text\n"
 	    "      --stats[=json]    print exit statistics on stderr when the VM "
 	    "stops\n" NESTED_OPTION_HELP "\n"
 	    "Appended to the command line unless already there: console=ttyS0 reboot=k.\n"
