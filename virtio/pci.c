@@ -58,7 +58,8 @@ static void deliver(struct virtio_pci *vp, uint16_t vec, uint8_t isr_bit)
 	if (vp->msix_enabled) {
 		if (vec >= vp->nr_vectors)
 			return; /* VIRTIO_MSI_NO_VECTOR: the driver wants none */
-		if (vector_masked(vp, vec))
+		/* An MSI-X message is a memory write: it waits for bus mastering. */
+		if (vector_masked(vp, vec) || !vp->bus_master)
 			pba_set(vp, vec, true);
 		else
 			vp->plat.msi_fire(vp->plat.ctx, vec);
@@ -74,7 +75,7 @@ static void deliver(struct virtio_pci *vp, uint16_t vec, uint8_t isr_bit)
 /* Fire what became deliverable after an unmask or an MSI-X enable. */
 static void deliver_pending(struct virtio_pci *vp)
 {
-	if (!vp->msix_enabled || vp->msix_masked)
+	if (!vp->msix_enabled || vp->msix_masked || !vp->bus_master)
 		return;
 	for (unsigned int vec = 0; vec < vp->nr_vectors; vec++) {
 		if (!(vp->pba[vec / 64] & (1ULL << (vec % 64))) || vector_masked(vp, vec))
@@ -145,6 +146,7 @@ static void device_reset(struct virtio_pci *vp)
 
 	/* Stops the device's threads: they must not hold vp->lock to finish. */
 	dev->ops->reset(dev);
+	vp->running = false;
 
 	pthread_mutex_lock(&vp->lock);
 	for (unsigned int i = 0; i < dev->nr_queues; i++) {
@@ -200,6 +202,19 @@ static int device_start(struct virtio_pci *vp)
 	return dev->ops->start(dev);
 }
 
+/* Start the device, or flag it DEVICE_NEEDS_RESET if it cannot start. */
+static void device_start_or_flag(struct virtio_pci *vp)
+{
+	if (device_start(vp) == 0) {
+		vp->running = true;
+		return;
+	}
+	pthread_mutex_lock(&vp->lock);
+	vp->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	config_changed(vp);
+	pthread_mutex_unlock(&vp->lock);
+}
+
 static void status_write(struct virtio_pci *vp, uint8_t val)
 {
 	struct virtio_dev *dev = vp->dev;
@@ -219,21 +234,22 @@ static void status_write(struct virtio_pci *vp, uint8_t val)
 		else
 			val &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
 	}
-	/* DRIVER_OK without FEATURES_OK is a driver bug: refuse to start. */
-	if ((set & VIRTIO_STATUS_DRIVER_OK) && !(val & VIRTIO_STATUS_FEATURES_OK))
+	/*
+	 * DRIVER_OK without FEATURES_OK is a driver bug, and a device that
+	 * needs a reset gets one first: refuse to start. Without bus
+	 * mastering the start waits for the bit (bus_master_update).
+	 */
+	if ((set & VIRTIO_STATUS_DRIVER_OK) &&
+	    (!(val & VIRTIO_STATUS_FEATURES_OK) || (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET)))
 		val &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK;
 	else if (set & VIRTIO_STATUS_DRIVER_OK)
-		start = true;
+		start = vp->bus_master;
 	/* Bits are only ever added; NEEDS_RESET is the device's to set. */
 	vp->status = (uint8_t)(old | (val & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET));
 	pthread_mutex_unlock(&vp->lock);
 
-	if (start && device_start(vp) < 0) {
-		pthread_mutex_lock(&vp->lock);
-		vp->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
-		config_changed(vp);
-		pthread_mutex_unlock(&vp->lock);
-	}
+	if (start)
+		device_start_or_flag(vp);
 }
 
 /* --- common configuration --- */
@@ -587,7 +603,47 @@ static void update_decode(struct virtio_pci *vp)
 	bool on = (pci_cfg_get16(&vp->cfg, PCI_COMMAND) & PCI_COMMAND_MEMORY) &&
 		  pci_cfg_bar_addr(&vp->cfg, 0) == vp->bar_addr;
 
-	atomic_store_explicit(&vp->decode, on, memory_order_release);
+	if (atomic_exchange_explicit(&vp->decode, on, memory_order_acq_rel) != on &&
+	    vp->plat.notify_decode)
+		vp->plat.notify_decode(vp->plat.ctx, on);
+}
+
+/*
+ * PCI_COMMAND_MASTER changed or was rewritten: start a device whose
+ * DRIVER_OK waited for it, release the MSI-X messages it held, or stop a
+ * running device (see pci.h).
+ */
+static void bus_master_update(struct virtio_pci *vp)
+{
+	bool on = pci_cfg_get16(&vp->cfg, PCI_COMMAND) & PCI_COMMAND_MASTER;
+	bool start;
+
+	pthread_mutex_lock(&vp->status_lock);
+	pthread_mutex_lock(&vp->lock);
+	if (on == vp->bus_master) {
+		pthread_mutex_unlock(&vp->lock);
+		pthread_mutex_unlock(&vp->status_lock);
+		return;
+	}
+	vp->bus_master = on;
+	start = on && !vp->running &&
+		(vp->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_DEVICE_NEEDS_RESET)) ==
+		    VIRTIO_STATUS_DRIVER_OK;
+	if (on)
+		deliver_pending(vp);
+	pthread_mutex_unlock(&vp->lock);
+
+	if (start) {
+		device_start_or_flag(vp);
+	} else if (!on && vp->running) {
+		vp->dev->ops->reset(vp->dev); /* returns once nothing is in flight */
+		vp->running = false;
+		pthread_mutex_lock(&vp->lock);
+		vp->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+		config_changed(vp); /* INTx now, or an MSI-X message held pending */
+		pthread_mutex_unlock(&vp->lock);
+	}
+	pthread_mutex_unlock(&vp->status_lock);
 }
 
 static void vp_cfg_write(void *opaque, unsigned off, unsigned size, uint32_t val)
@@ -601,6 +657,8 @@ static void vp_cfg_write(void *opaque, unsigned off, unsigned size, uint32_t val
 	changed = pci_cfg_write(&vp->cfg, off, size, val);
 	if (changed & (PCI_CFG_CHANGED_BAR(0) | PCI_CFG_CHANGED_BAR(1) | PCI_CFG_CHANGED_COMMAND))
 		update_decode(vp);
+	if (changed & PCI_CFG_CHANGED_COMMAND)
+		bus_master_update(vp);
 	if (!in_field(off, size, (unsigned int)vp->msix_cap + 2, 2))
 		return;
 	ctrl = pci_cfg_get16(&vp->cfg, (unsigned int)vp->msix_cap + 2);

@@ -14,7 +14,16 @@
  * nestvmm plays the firmware and places BAR 0 before the guest starts; it
  * stays there (the bus is fixed while vCPUs run). A guest that moves the
  * BAR, or turns memory decoding off, loses the registers until it puts the
- * BAR back: accesses read all-ones and writes are dropped.
+ * BAR back: accesses read all-ones and writes are dropped, and the kick
+ * ioeventfds are unbound so that a notify write is dropped too.
+ *
+ * Bus mastering (PCI_COMMAND_MASTER) gates everything the device does to
+ * guest memory: without it the device is not started (a DRIVER_OK waits
+ * for the bit) and MSI-X messages, being memory writes, stay pending.
+ * Clearing it under a running device (what a kernel does before kexec,
+ * to stop DMA into the next kernel's memory) stops the device, waits for
+ * its in-flight requests and sets DEVICE_NEEDS_RESET: the ring positions
+ * are gone, so only a reset brings it back.
  *
  * The transport knows nothing of the device behind it (struct virtio_dev)
  * nor of KVM: interrupts leave through struct virtio_pci_platform, so the
@@ -90,6 +99,12 @@ struct virtio_pci_platform {
 	void (*msi_fire)(void *ctx, unsigned int vec);
 	/* Drive the INTx line (used while MSI-X is off). */
 	void (*intx)(void *ctx, int level);
+	/*
+	 * Optional: BAR 0 decoding went on or off (called with the PCI bus
+	 * lock held). Bind or unbind the queues' kick ioeventfds: while they
+	 * are unbound a notify write reaches the transport, which drops it.
+	 */
+	void (*notify_decode)(void *ctx, bool on);
 	void *ctx;
 };
 
@@ -130,6 +145,9 @@ struct virtio_pci {
 	bool intx_level;
 	uint16_t queue_select;
 	uint16_t config_vector;
+	/* PCI_COMMAND_MASTER: DMA and MSI-X messages allowed (set with both locks) */
+	bool bus_master;
+	bool running; /* ops->start() done, no reset since (status_lock) */
 	struct virtio_pci_queue queues[VIRTIO_MAX_QUEUES];
 	unsigned int nr_vectors;
 	struct virtio_pci_msix_entry msix[VIRTIO_PCI_MAX_VECTORS];

@@ -42,14 +42,47 @@ static int fail(const char **why, const struct virtio_dev *dev, const char *what
 	return r;
 }
 
-/* ioeventfd for the notify register: any write size if KVM can, else Linux's 16 bits. */
-static int bind_notify(struct vm *vm, uint64_t addr, int fd)
+/*
+ * Which write size the notify ioeventfds match: any (0) if KVM can, else
+ * Linux's 16 bits. Bound once and unbound again to find out, so that a
+ * KVM without ioeventfds fails the attach with a clear reason; the BAR's
+ * decoding binds them for real (hd_notify_decode).
+ */
+static int probe_notify_len(struct vm *vm, uint64_t addr, int fd, unsigned int *len)
 {
-	int r = vm_add_ioeventfd(vm, false, addr, 0, fd);
+	int r;
 
-	if (r == -EINVAL)
+	*len = 0;
+	r = vm_add_ioeventfd(vm, false, addr, 0, fd);
+	if (r == -EINVAL) {
+		*len = 2;
 		r = vm_add_ioeventfd(vm, false, addr, 2, fd);
-	return r;
+	}
+	return r < 0 ? r : vm_del_ioeventfd(vm, false, addr, *len, fd);
+}
+
+/*
+ * BAR 0 decoding went on or off. A bind that fails leaves that queue's
+ * kicks on the slow path (an MMIO exit into notify_write, counted in
+ * --stats), which is still correct; an unbind cannot fail for a bound fd.
+ */
+static void hd_notify_decode(void *ctx, bool on)
+{
+	struct virtio_host_dev *hd = ctx;
+	struct virtio_dev *dev = hd->vp.dev;
+
+	for (unsigned int q = 0; q < dev->nr_queues; q++) {
+		uint64_t addr = virtio_pci_notify_addr(&hd->vp, q);
+
+		if (on && !hd->notify_bound[q])
+			hd->notify_bound[q] =
+			    vm_add_ioeventfd(hd->host->vm, false, addr, hd->notify_len,
+					     dev->kick_fd[q]) == 0;
+		else if (!on && hd->notify_bound[q])
+			hd->notify_bound[q] =
+			    vm_del_ioeventfd(hd->host->vm, false, addr, hd->notify_len,
+					     dev->kick_fd[q]) != 0;
+	}
 }
 
 int virtio_host_init(struct virtio_host *h, struct vm *vm, struct pci_bus *pci, uint64_t mmio_base,
@@ -68,7 +101,11 @@ int virtio_host_add(struct virtio_host *h, struct virtio_dev *dev, const char **
 {
 	struct virtio_host_dev *hd;
 	struct virtio_pci_platform plat = {
-	    .msi_route = hd_msi_route, .msi_fire = hd_msi_fire, .intx = hd_intx};
+	    .msi_route = hd_msi_route,
+	    .msi_fire = hd_msi_fire,
+	    .intx = hd_intx,
+	    .notify_decode = hd_notify_decode,
+	};
 	uint64_t bar;
 	int r;
 
@@ -98,10 +135,9 @@ int virtio_host_add(struct virtio_host *h, struct virtio_dev *dev, const char **
 	for (unsigned int v = 0; v < hd->vp.nr_vectors; v++)
 		if ((r = msi_vector_alloc(&h->msi, &hd->gsi[v], &hd->irqfd[v])) < 0)
 			return fail(why, dev, "MSI vector (KVM_IRQFD)", r);
-	for (unsigned int q = 0; q < dev->nr_queues; q++)
-		if ((r = bind_notify(h->vm, virtio_pci_notify_addr(&hd->vp, q), dev->kick_fd[q])) <
-		    0)
-			return fail(why, dev, "KVM_IOEVENTFD", r);
+	if ((r = probe_notify_len(h->vm, virtio_pci_notify_addr(&hd->vp, 0), dev->kick_fd[0],
+				  &hd->notify_len)) < 0)
+		return fail(why, dev, "KVM_IOEVENTFD", r);
 	if ((r = bus_register(&h->vm->mmio, bar, VIRTIO_PCI_BAR_SIZE, dev->name,
 			      &virtio_pci_bar_ops, &hd->vp)) < 0)
 		return fail(why, dev, "BAR 0", r);
@@ -117,6 +153,7 @@ void virtio_host_destroy(struct virtio_host *h)
 	for (unsigned int i = 0; i < h->nr_devs; i++) {
 		struct virtio_host_dev *hd = h->devs[i];
 
+		hd_notify_decode(hd, false); /* before the kick eventfds close */
 		virtio_pci_destroy(&hd->vp);
 		for (unsigned int v = 0; v < VIRTIO_PCI_MAX_VECTORS; v++)
 			if (hd->irqfd[v] >= 0)

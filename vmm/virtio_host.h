@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Where virtio devices plug into a VM: each gets a PCI slot, BAR 0 in a
- * PCI MMIO window, an ioeventfd on each queue's notify register, an MSI GSI
+ * PCI MMIO window, an ioeventfd on each queue's notify register (bound
+ * while the BAR decodes), an MSI GSI
  * and irqfd per MSI-X vector, and the INTx line the ACPI _PRT names for its
  * slot. `nestvmm run`'s PC (vmm/machine.c) and the bench VM both use it.
  */
@@ -25,6 +26,8 @@ struct virtio_host_dev {
 	unsigned int intx_gsi;
 	unsigned int gsi[VIRTIO_PCI_MAX_VECTORS];
 	int irqfd[VIRTIO_PCI_MAX_VECTORS];
+	unsigned int notify_len;	      /* the ioeventfds' write size: 0 = any */
+	bool notify_bound[VIRTIO_MAX_QUEUES]; /* while BAR 0 decodes */
 };
 
 struct virtio_host {

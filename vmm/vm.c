@@ -261,16 +261,27 @@ int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
 	return ioctl(vm->fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
 }
 
-int vm_add_ioeventfd(struct vm *vm, bool pio, uint64_t addr, unsigned int len, int efd)
+static int vm_ioeventfd(struct vm *vm, bool pio, uint64_t addr, unsigned int len, int efd,
+			uint32_t flags)
 {
 	struct kvm_ioeventfd io = {
 	    .addr = addr,
 	    .len = len,
 	    .fd = efd,
-	    .flags = pio ? KVM_IOEVENTFD_FLAG_PIO : 0,
+	    .flags = flags | (pio ? KVM_IOEVENTFD_FLAG_PIO : 0),
 	};
 
 	return ioctl(vm->fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
+int vm_add_ioeventfd(struct vm *vm, bool pio, uint64_t addr, unsigned int len, int efd)
+{
+	return vm_ioeventfd(vm, pio, addr, len, efd, 0);
+}
+
+int vm_del_ioeventfd(struct vm *vm, bool pio, uint64_t addr, unsigned int len, int efd)
+{
+	return vm_ioeventfd(vm, pio, addr, len, efd, KVM_IOEVENTFD_FLAG_DEASSIGN);
 }
 
 static void kick_signal_handler(int sig)

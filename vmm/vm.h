@@ -132,5 +132,7 @@ int vm_irq_line(struct vm *vm, unsigned int gsi, int level);
 
 /* Bind a guest write of @len bytes at @addr (PIO if @pio) to @efd: no exit. */
 int vm_add_ioeventfd(struct vm *vm, bool pio, uint64_t addr, unsigned int len, int efd);
+/* Undo vm_add_ioeventfd() (the same arguments): the write exits again. */
+int vm_del_ioeventfd(struct vm *vm, bool pio, uint64_t addr, unsigned int len, int efd);
 
 #endif

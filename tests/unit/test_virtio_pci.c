@@ -3,7 +3,8 @@
  * The modern virtio-pci transport against a fake device and a fake
  * platform: capabilities, feature negotiation, the status state machine,
  * queue registers, MSI-X masking and pending bits, INTx with ISR, BAR
- * decoding and the config-space window, and random hostile accesses.
+ * decoding (and the kick ioeventfds it binds), bus mastering, the
+ * config-space window, and random hostile accesses.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -36,6 +37,8 @@ struct fake_platform {
 	uint32_t route_data[VIRTIO_PCI_MAX_VECTORS];
 	int intx;
 	unsigned int intx_raises;
+	int decode; /* what notify_decode said last: -1 never called */
+	unsigned int decode_calls;
 };
 
 struct fixture {
@@ -95,10 +98,23 @@ static void fp_intx(void *ctx, int level)
 	fp->intx = level;
 }
 
+static void fp_notify_decode(void *ctx, bool on)
+{
+	struct fake_platform *fp = ctx;
+
+	fp->decode = on;
+	fp->decode_calls++;
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct virtio_pci_platform plat = {fp_route, fp_fire, fp_intx, NULL};
+	struct virtio_pci_platform plat = {
+	    .msi_route = fp_route,
+	    .msi_fire = fp_fire,
+	    .intx = fp_intx,
+	    .notify_decode = fp_notify_decode,
+	};
 
 	assert_non_null(f);
 	assert_int_equal(guest_mem_init(&f->mem, 4 << 20), 0);
@@ -114,6 +130,7 @@ static int setup(void **state)
 	for (unsigned int i = 0; i < sizeof(f->fd.config); i++)
 		f->fd.config[i] = (uint8_t)(0xa0 + i);
 	plat.ctx = &f->fp;
+	f->fp.decode = -1;
 	assert_int_equal(virtio_pci_init(&f->vp, &f->fd.dev, &f->mem, &plat, BAR_ADDR), 0);
 	*state = f;
 	return 0;
@@ -213,6 +230,23 @@ static unsigned int find_cap(struct fixture *f, uint8_t id, int type)
 	return 0;
 }
 
+static void enable_msix(struct fixture *f, bool mask_all)
+{
+	unsigned int msix = find_cap(f, PCI_CAP_ID_MSIX, -1);
+
+	cfg_wr(f, msix + 2, 2, PCI_MSIX_ENABLE | (mask_all ? PCI_MSIX_MASKALL : 0));
+}
+
+static void program_vector(struct fixture *f, unsigned int vec, uint32_t data, bool masked)
+{
+	uint64_t e = VIRTIO_PCI_MSIX_OFF + 16 * vec;
+
+	wr(f, e + 0, 4, 0xfee00000u);
+	wr(f, e + 4, 4, 0);
+	wr(f, e + 8, 4, data);
+	wr(f, e + 12, 4, masked);
+}
+
 static void test_identity_and_caps(void **state)
 {
 	struct fixture *f = *state;
@@ -270,6 +304,104 @@ static void test_decode_gating(void **state)
 	/* Sizing: all-ones reads back the size mask. */
 	cfg_wr(f, PCI_BAR0, 4, 0xffffffffu);
 	assert_int_equal(cfg_rd(f, PCI_BAR0, 4) & ~0xfu, (uint32_t) ~(VIRTIO_PCI_BAR_SIZE - 1));
+}
+
+/* The kick ioeventfds follow decoding: bound exactly while BAR 0 decodes. */
+static void test_decode_binds_kicks(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(f->fp.decode_calls, 0); /* off at reset: nothing bound */
+	enable_decode(f);
+	assert_int_equal(f->fp.decode, 1);
+	assert_int_equal(f->fp.decode_calls, 1);
+	enable_decode(f); /* the same value again: no change */
+	assert_int_equal(f->fp.decode_calls, 1);
+	cfg_wr(f, PCI_COMMAND, 2, PCI_COMMAND_MASTER); /* memory off */
+	assert_int_equal(f->fp.decode, 0);
+	assert_int_equal(f->fp.decode_calls, 2);
+	enable_decode(f);
+	cfg_wr(f, PCI_BAR0, 4, 0xd0000000u); /* moved away */
+	assert_int_equal(f->fp.decode, 0);
+	cfg_wr(f, PCI_BAR0, 4, (uint32_t)BAR_ADDR);
+	assert_int_equal(f->fp.decode, 1);
+	assert_int_equal(f->fp.decode_calls, 5);
+}
+
+static const uint8_t all_ok = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+			      VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
+
+/* Without bus mastering the device does not start; it starts when the bit comes. */
+static void test_bus_master_gates_start(void **state)
+{
+	struct fixture *f = *state;
+
+	cfg_wr(f, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	negotiate(f);
+	setup_queue(f, 0, 16);
+	set_status(f, all_ok);
+	assert_int_equal(status(f), all_ok); /* the driver's view is kept */
+	assert_int_equal(f->fd.starts, 0);
+	assert_false(f->fd.dev.vqs[0].enabled);
+	/* A kick through the slow path changes nothing either. */
+	wr(f, VIRTIO_PCI_NOTIFY_OFF, 2, 0);
+	assert_int_equal(f->fd.starts, 0);
+
+	cfg_wr(f, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	assert_int_equal(f->fd.starts, 1);
+	assert_true(f->fd.dev.vqs[0].enabled);
+	cfg_wr(f, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_SERR);
+	assert_int_equal(f->fd.starts, 1); /* another COMMAND bit: no second start */
+}
+
+/*
+ * Clearing bus mastering under a running device stops it (reset waits for
+ * in-flight requests), flags DEVICE_NEEDS_RESET, holds its MSI-X messages,
+ * and only a reset brings it back: the ring positions are gone.
+ */
+static void test_bus_master_clear_stops_device(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_dev *dev = &f->fd.dev;
+
+	enable_decode(f);
+	enable_msix(f, false);
+	program_vector(f, 0, 0x40, false);
+	program_vector(f, 1, 0x41, false);
+	negotiate(f);
+	wr(f, VIRTIO_PCI_COMMON_MSIX, 2, 0);
+	setup_queue(f, 0, 16);
+	wr(f, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
+	set_status(f, all_ok);
+	assert_int_equal(f->fd.starts, 1);
+	dev->transport_ops->notify_queue(dev->transport, 0);
+	assert_int_equal(f->fp.fires[1], 1);
+
+	cfg_wr(f, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_int_equal(f->fd.resets, 1);
+	assert_true(status(f) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	/* The config change and a late completion are held, not sent. */
+	dev->transport_ops->notify_queue(dev->transport, 0);
+	assert_int_equal(f->fp.fires[0], 0);
+	assert_int_equal(f->fp.fires[1], 1);
+	assert_int_equal(rd(f, VIRTIO_PCI_PBA_OFF, 4) & 3, 3);
+
+	/* Bus mastering back: the held messages go, the device does not restart. */
+	cfg_wr(f, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	assert_int_equal(f->fp.fires[0], 1);
+	assert_int_equal(f->fp.fires[1], 2);
+	assert_int_equal(rd(f, VIRTIO_PCI_PBA_OFF, 4) & 3, 0);
+	assert_int_equal(f->fd.starts, 1);
+	set_status(f, all_ok); /* DRIVER_OK again without a reset: refused */
+	assert_int_equal(f->fd.starts, 1);
+
+	set_status(f, 0);
+	assert_int_equal(status(f), 0);
+	negotiate(f);
+	setup_queue(f, 0, 16);
+	set_status(f, all_ok);
+	assert_int_equal(f->fd.starts, 2);
+	assert_int_equal(status(f), all_ok);
 }
 
 static void test_device_config(void **state)
@@ -394,23 +526,6 @@ static void test_bad_queue_needs_reset(void **state)
 	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_Q_SIZE, 2), 0);
 	wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
 	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
-}
-
-static void enable_msix(struct fixture *f, bool mask_all)
-{
-	unsigned int msix = find_cap(f, PCI_CAP_ID_MSIX, -1);
-
-	cfg_wr(f, msix + 2, 2, PCI_MSIX_ENABLE | (mask_all ? PCI_MSIX_MASKALL : 0));
-}
-
-static void program_vector(struct fixture *f, unsigned int vec, uint32_t data, bool masked)
-{
-	uint64_t e = VIRTIO_PCI_MSIX_OFF + 16 * vec;
-
-	wr(f, e + 0, 4, 0xfee00000u);
-	wr(f, e + 4, 4, 0);
-	wr(f, e + 8, 4, data);
-	wr(f, e + 12, 4, masked);
 }
 
 static void test_msix_delivery_mask_and_pending(void **state)
@@ -597,6 +712,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_identity_and_caps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_decode_gating, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_decode_binds_kicks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bus_master_gates_start, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bus_master_clear_stops_device, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_device_config, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_feature_negotiation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_driver_ok_starts_and_reset_clears, setup,
