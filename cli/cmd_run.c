@@ -17,6 +17,7 @@
 #include "loader/bzimage.h"
 #include "vmm/longmode.h"
 #include "vmm/machine.h"
+#include "vmm/sandbox.h"
 #include "vmm/vcpu.h"
 #include "virtio/blk.h"
 #include "vmm/vm.h"
@@ -60,6 +61,11 @@ static void run_usage(FILE *f)
 	    "                        one queue per vCPU; cache=none opens PATH with O_DIRECT;\n"
 	    "                        a comma in PATH is written ,,\n"
 	    "      --kvm PATH        the KVM device (default /dev/kvm)\n"
+	    "      --sandbox on|off  per-thread seccomp filters and no capabilities once\n"
+	    "                        set up (default on; off is for debugging)\n"
+	    "      --user USER[:GROUP]\n"
+	    "                        run as this user (names or numbers) once /dev/kvm\n"
+	    "                        and the disks are open\n"
 	    "  -h, --help            this text\n"
 	    "      --stats[=json]    print exit statistics on stderr when the VM "
 	    "stops\n" NESTED_OPTION_HELP "\n"
@@ -68,6 +74,7 @@ static void run_usage(FILE *f)
 	    "Exit status: 0 after guest power-off or reboot, 3 after a guest crash\n"
 	    "(triple fault, or a kernel panic reported through pvpanic), 1 on a VMM\n"
 	    "error, 2 on a usage error, 128+N after signal N (SIGINT, SIGTERM, SIGHUP),\n"
+	    "159 when a sandboxed thread makes a forbidden system call (named on stderr),\n"
 	    "((v << 1) | 1) & 0xff after the guest writes v to the debug-exit port 0x501.\n",
 	    f);
 }
@@ -184,6 +191,40 @@ static int attach_disks(struct run_disk *disks, unsigned int n, struct machine *
 	return 0;
 }
 
+/*
+ * Everything privileged is open (/dev/kvm, the VM, the disks) and no
+ * thread exists yet: switch user, drop every capability, and turn the
+ * per-thread seccomp filters on for the threads set-up makes from here.
+ */
+static int confine(bool sandbox, bool switch_user, unsigned int uid, unsigned int gid)
+{
+	const char *selftest;
+	int r;
+
+	if (switch_user && (r = sandbox_switch_user(uid, gid)) < 0) {
+		cli_error("--user %u:%u: cannot switch to it: %s", uid, gid, strerror(-r));
+		return -1;
+	}
+	if (!sandbox)
+		return 0;
+	/* The tests' hook (tests/kvm/run_cli.py): a thread of that kind breaks its filter. */
+	if ((selftest = getenv("NESTVMM_SANDBOX_SELFTEST")) && sandbox_selftest(selftest) < 0) {
+		cli_error("NESTVMM_SANDBOX_SELFTEST: '%s' is not main, vcpu, io or console",
+			  selftest);
+		return -1;
+	}
+	if ((r = sandbox_drop_caps()) < 0) {
+		cli_error("sandbox: cannot drop the capabilities: %s (--sandbox off runs without)",
+			  strerror(-r));
+		return -1;
+	}
+	if ((r = sandbox_enable(console_restore_tty)) < 0) {
+		cli_error("sandbox: cannot install its SIGSYS handler: %s", strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
 /* After machine_destroy(): the transports have stopped the devices' threads. */
 static void release_disks(struct run_disk *disks, unsigned int n)
 {
@@ -198,7 +239,7 @@ static void release_disks(struct run_disk *disks, unsigned int n)
 
 int cmd_run(int argc, char **argv)
 {
-	enum { OPT_STATS = 256, OPT_KVM, OPT_DISK, OPT_NESTED };
+	enum { OPT_STATS = 256, OPT_KVM, OPT_DISK, OPT_NESTED, OPT_SANDBOX, OPT_USER };
 	static const struct option longopts[] = {
 	    {"kernel", required_argument, NULL, 'k'},
 	    {"initrd", required_argument, NULL, 'i'},
@@ -209,6 +250,8 @@ int cmd_run(int argc, char **argv)
 	    {"kvm", required_argument, NULL, OPT_KVM},
 	    {"disk", required_argument, NULL, OPT_DISK},
 	    {"nested", required_argument, NULL, OPT_NESTED},
+	    {"sandbox", required_argument, NULL, OPT_SANDBOX},
+	    {"user", required_argument, NULL, OPT_USER},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -224,6 +267,8 @@ int cmd_run(int argc, char **argv)
 	struct linux_boot boot;
 	char cmdline[CMDLINE_MAX];
 	const char *why = NULL;
+	bool sandbox = true, switch_user = false;
+	unsigned int uid = 0, gid = 0;
 	uint64_t v;
 	int c, r, status = VM_EXIT_VMM_ERROR;
 
@@ -272,6 +317,27 @@ int cmd_run(int argc, char **argv)
 				release_disks(disks, nr_disks);
 				return VM_EXIT_USAGE;
 			}
+			break;
+		case OPT_SANDBOX:
+			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
+				cli_error("--sandbox: '%s' is neither on nor off", optarg);
+				release_disks(disks, nr_disks);
+				return VM_EXIT_USAGE;
+			}
+			sandbox = strcmp(optarg, "on") == 0;
+			break;
+		case OPT_USER:
+			r = parse_user_spec(optarg, &uid, &gid);
+			if (r < 0) {
+				cli_error(r == -ENOENT
+					      ? "--user: '%s': no such user or group"
+					      : "--user: '%s' is not USER[:GROUP] (names or "
+						"numbers)",
+					  optarg);
+				release_disks(disks, nr_disks);
+				return VM_EXIT_USAGE;
+			}
+			switch_user = true;
 			break;
 		case OPT_DISK:
 			if (nr_disks == MAX_DISKS) {
@@ -329,6 +395,8 @@ int cmd_run(int argc, char **argv)
 		cli_error("%s", why);
 		goto out_vm;
 	}
+	if (confine(sandbox, switch_user, uid, gid) < 0)
+		goto out_vm;
 	r = machine_init(&machine, &vm, STDIN_FILENO, &why);
 	if (r < 0) {
 		cli_error("%s", why);

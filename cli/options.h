@@ -22,6 +22,13 @@ enum stats_mode { STATS_OFF = 0, STATS_TABLE, STATS_JSON };
 int parse_stats_mode(const char *value, enum stats_mode *out);
 
 /*
+ * --user USER[:GROUP]: a name or a number each. Without GROUP: the user's
+ * primary group when USER names a password entry, else the same number as
+ * the user. Returns 0, -EINVAL (syntax) or -ENOENT (no such user or group).
+ */
+int parse_user_spec(const char *s, unsigned int *uid, unsigned int *gid);
+
+/*
  * --nested MODE, shared by run and bench: the parser is nested_parse_mode()
  * (vmm/nested.h); its help lines live here, once.
  */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "devices/serial.h"
+#include "vmm/sandbox.h"
 
 /* How long the reader waits for the guest to drain a full input buffer. */
 #define CONSOLE_RETRY_MS 10
@@ -220,6 +221,11 @@ static void *console_reader(void *arg)
 	struct console *con = arg;
 	uint8_t in[256], fwd[2 * sizeof(in)];
 
+	pthread_setname_np(pthread_self(), "console");
+	if (sandbox_enter(SANDBOX_CONSOLE) < 0) {
+		dev_stop_request(&con->stop, 1, "the console cannot enter its sandbox (seccomp)");
+		return NULL;
+	}
 	for (;;) {
 		struct pollfd p[2] = {
 		    {.fd = con->in_fd, .events = POLLIN},

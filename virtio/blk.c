@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "virtio/blk_req.h"
+#include "vmm/sandbox.h"
 
 #define CONFIG_LEN (offsetof(struct virtio_blk_config, unused1) + 3)
 
@@ -58,11 +58,20 @@ struct virtio_blk_queue {
 	unsigned int pushed; /* used elements since the last notify decision */
 	bool dead;	     /* broken ring: no more requests taken */
 	bool starved;	     /* stopped popping with every slot busy */
-	int stop_fd;
+	int stop_fd;	     /* ends a serving session; lives with the thread */
+	bool running;	     /* a session started and not yet joined (the caller's view) */
+
+	/*
+	 * The thread lives from init to destroy, so that it is made (and
+	 * sandboxed) during set-up, never by a vCPU; start and reset only
+	 * open and close serving sessions. Guarded by mu.
+	 */
 	pthread_t thread;
-	bool running;
+	bool thread_made;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	enum { Q_IDLE, Q_STARTING, Q_SERVING, Q_QUIT } state;
 	int init_err;
-	sem_t ready;
 };
 
 static struct virtio_blk *to_blk(struct virtio_dev *dev)
@@ -321,19 +330,11 @@ static void engine_failed(struct virtio_blk_queue *bq)
 		;
 }
 
-static void *queue_thread(void *arg)
+/* One serving session: from a start to the stop that ends it. */
+static void queue_serve_session(struct virtio_blk_queue *bq)
 {
-	struct virtio_blk_queue *bq = arg;
 	struct blk_event ev[EV_BATCH];
 	bool stopping = false;
-	char name[16];
-
-	snprintf(name, sizeof(name), "blk-q%u", bq->index);
-	pthread_setname_np(pthread_self(), name);
-	bq->init_err = queue_setup(bq);
-	sem_post(&bq->ready);
-	if (bq->init_err)
-		return NULL;
 
 	/* Buffers made available before the watch was armed. */
 	serve(bq);
@@ -366,7 +367,46 @@ static void *queue_thread(void *arg)
 			serve(bq);
 	}
 	blk_ioq_fini(&bq->ioq);
-	return NULL;
+}
+
+static void queue_set_state(struct virtio_blk_queue *bq, int state)
+{
+	pthread_mutex_lock(&bq->mu);
+	bq->state = state;
+	pthread_cond_broadcast(&bq->cv);
+	pthread_mutex_unlock(&bq->mu);
+}
+
+static void *queue_thread(void *arg)
+{
+	struct virtio_blk_queue *bq = arg;
+	char name[16];
+
+	snprintf(name, sizeof(name), "blk-q%u", bq->index);
+	pthread_setname_np(pthread_self(), name);
+	/* Everything this thread will ever touch is open: confine it now. */
+	bq->init_err = sandbox_enter(SANDBOX_IO);
+	queue_set_state(bq, bq->init_err ? Q_QUIT : Q_IDLE);
+	for (;;) {
+		pthread_mutex_lock(&bq->mu);
+		while (bq->state == Q_IDLE)
+			pthread_cond_wait(&bq->cv, &bq->mu);
+		if (bq->state == Q_QUIT) {
+			pthread_mutex_unlock(&bq->mu);
+			return NULL;
+		}
+		pthread_mutex_unlock(&bq->mu);
+
+		/* Q_STARTING: the engine queue is made here, by the thread that uses it. */
+		bq->init_err = queue_setup(bq);
+		if (bq->init_err) {
+			queue_set_state(bq, Q_IDLE);
+			continue;
+		}
+		queue_set_state(bq, Q_SERVING);
+		queue_serve_session(bq);
+		queue_set_state(bq, Q_IDLE);
+	}
 }
 
 /* ---- start / reset ---- */
@@ -379,9 +419,6 @@ static void queue_free(struct virtio_blk_queue *bq)
 	bq->slots = NULL;
 	bq->free_slots = NULL;
 	bq->chain = NULL;
-	if (bq->stop_fd >= 0)
-		close(bq->stop_fd);
-	bq->stop_fd = -1;
 }
 
 static void queue_wake(struct virtio_blk_queue *bq)
@@ -393,12 +430,15 @@ static void queue_wake(struct virtio_blk_queue *bq)
 			bq->index, strerror(errno));
 }
 
+/* Wait for the session queue_wake() ended: its in-flight requests are done. */
 static void queue_join(struct virtio_blk_queue *bq)
 {
 	if (!bq->running)
 		return;
-	pthread_join(bq->thread, NULL);
-	sem_destroy(&bq->ready);
+	pthread_mutex_lock(&bq->mu);
+	while (bq->state != Q_IDLE)
+		pthread_cond_wait(&bq->cv, &bq->mu);
+	pthread_mutex_unlock(&bq->mu);
 	queue_free(bq);
 	bq->running = false;
 }
@@ -409,7 +449,6 @@ static int queue_start(struct virtio_blk *blk, unsigned int i)
 	struct virtq *vq = &blk->vdev.vqs[i];
 	uint64_t f = blk->vdev.driver_features;
 	const struct blk_disk *disk = blk->disk;
-	int r;
 
 	if (blk->vdev.kick_fd[i] < 0)
 		return -EINVAL;
@@ -433,32 +472,24 @@ static int queue_start(struct virtio_blk *blk, unsigned int i)
 	bq->slots = calloc(bq->nr_slots, sizeof(*bq->slots));
 	bq->free_slots = calloc(bq->nr_slots, sizeof(*bq->free_slots));
 	bq->chain = malloc(sizeof(*bq->chain));
-	bq->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!bq->slots || !bq->free_slots || !bq->chain || bq->stop_fd < 0) {
-		r = bq->stop_fd < 0 ? -errno : -ENOMEM;
+	if (!bq->slots || !bq->free_slots || !bq->chain) {
 		queue_free(bq);
-		return r;
+		return -ENOMEM;
 	}
 	/* Lowest index on top: the first requests use the first slots. */
 	for (unsigned int s = 0; s < bq->nr_slots; s++)
 		bq->free_slots[s] = (uint16_t)(bq->nr_slots - 1 - s);
 	bq->nr_free = bq->nr_slots;
 
-	sem_init(&bq->ready, 0, 0);
-	r = pthread_create(&bq->thread, NULL, queue_thread, bq);
-	if (r) {
-		sem_destroy(&bq->ready);
-		queue_free(bq);
-		return -r;
-	}
-	while (sem_wait(&bq->ready) < 0 && errno == EINTR)
-		;
+	pthread_mutex_lock(&bq->mu);
+	bq->state = Q_STARTING;
+	pthread_cond_broadcast(&bq->cv);
+	while (bq->state == Q_STARTING)
+		pthread_cond_wait(&bq->cv, &bq->mu);
+	pthread_mutex_unlock(&bq->mu);
 	if (bq->init_err) {
-		r = bq->init_err;
-		pthread_join(bq->thread, NULL);
-		sem_destroy(&bq->ready);
 		queue_free(bq);
-		return r;
+		return bq->init_err;
 	}
 	bq->running = true;
 	return 0;
@@ -504,6 +535,27 @@ static const struct virtio_dev_ops blk_ops = {
 
 /* ---- setup ---- */
 
+/* Queue @i's thread, idle until a start; returns once it is (or failed to be) sandboxed. */
+static int queue_thread_make(struct virtio_blk *blk, unsigned int i)
+{
+	struct virtio_blk_queue *bq = &blk->queues[i];
+	int r;
+
+	bq->state = Q_STARTING; /* until the thread says it is ready */
+	bq->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (bq->stop_fd < 0)
+		return -errno;
+	r = pthread_create(&bq->thread, NULL, queue_thread, bq);
+	if (r)
+		return -r;
+	bq->thread_made = true;
+	pthread_mutex_lock(&bq->mu);
+	while (bq->state == Q_STARTING)
+		pthread_cond_wait(&bq->cv, &bq->mu);
+	pthread_mutex_unlock(&bq->mu);
+	return bq->init_err;
+}
+
 int virtio_blk_init(struct virtio_blk *blk, struct blk_disk *disk, unsigned int nr_queues,
 		    uint16_t queue_size, char *why, size_t why_len)
 {
@@ -531,12 +583,27 @@ int virtio_blk_init(struct virtio_blk *blk, struct blk_disk *disk, unsigned int 
 		snprintf(why, why_len, "virtio-blk %s: out of memory", disk->path);
 		return -ENOMEM;
 	}
-	for (unsigned int i = 0; i < nr_queues; i++) {
-		blk->queues[i].blk = blk;
-		blk->queues[i].index = i;
-		blk->queues[i].stop_fd = -1;
-	}
 	blk->disk = disk;
+	dev->nr_queues = nr_queues; /* for virtio_blk_destroy() on a failure below */
+	for (unsigned int i = 0; i < nr_queues; i++) {
+		struct virtio_blk_queue *bq = &blk->queues[i];
+
+		bq->blk = blk;
+		bq->index = i;
+		bq->stop_fd = -1;
+		pthread_mutex_init(&bq->mu, NULL);
+		pthread_cond_init(&bq->cv, NULL);
+	}
+	for (unsigned int i = 0; i < nr_queues; i++) {
+		int r = queue_thread_make(blk, i);
+
+		if (r < 0) {
+			snprintf(why, why_len, "virtio-blk %s: queue %u: %s", disk->path, i,
+				 r == -EPERM ? "cannot sandbox its thread" : strerror(-r));
+			virtio_blk_destroy(blk);
+			return r;
+		}
+	}
 
 	f = 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_F_EVENT_IDX |
 	    1ULL << VIRTIO_F_INDIRECT_DESC | 1ULL << VIRTIO_BLK_F_SEG_MAX |
@@ -574,6 +641,18 @@ void virtio_blk_destroy(struct virtio_blk *blk)
 	if (!blk->queues)
 		return;
 	blk_reset(&blk->vdev);
+	for (unsigned int i = 0; i < blk->vdev.nr_queues; i++) {
+		struct virtio_blk_queue *bq = &blk->queues[i];
+
+		if (bq->thread_made) {
+			queue_set_state(bq, Q_QUIT);
+			pthread_join(bq->thread, NULL);
+		}
+		if (bq->stop_fd >= 0)
+			close(bq->stop_fd);
+		pthread_cond_destroy(&bq->cv);
+		pthread_mutex_destroy(&bq->mu);
+	}
 	free(blk->queues);
 	blk->queues = NULL;
 }

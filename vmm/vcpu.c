@@ -22,6 +22,7 @@
 #include "vmm/exit_stats.h"
 #include "vmm/kvm_stats.h"
 #include "vmm/longmode.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 #include "vmm/vm_exit_trace.h"
 
@@ -394,9 +395,20 @@ static void *vcpu_thread(void *arg)
 	struct kvm_run *run = vcpu->run;
 	struct exit_key key;
 
+	char name[16];
+
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
+	pthread_setname_np(pthread_self(), name);
 	tls_vcpu = vcpu;
 	vm_exit_trace_vcpu_ready(vcpu);
 	vcpu_stats_snapshot(vcpu, vcpu->stats_start);
+	if (sandbox_enter(SANDBOX_VCPU) < 0) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "vCPU %u: cannot enter its sandbox (seccomp)", vcpu->id);
+		vm_request_stop(vcpu->vm, VM_EXIT_VMM_ERROR, why);
+		return NULL;
+	}
 	while (!vm_stopping(vcpu->vm) && !vcpu->parked) {
 		uint64_t t0, t1, t2;
 		enum exit_action act;

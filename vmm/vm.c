@@ -17,6 +17,7 @@
 #include <x86intrin.h>
 
 #include "vmm/kvm_stats.h"
+#include "vmm/sandbox.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_exit_trace.h"
 
@@ -336,6 +337,9 @@ int vm_run(struct vm *vm)
 		}
 	}
 	vm_exit_trace_begin(vm, nr_started);
+	/* Last: a filter is inherited, and the vCPU threads carry their own. */
+	if (sandbox_enter(SANDBOX_MAIN) < 0)
+		vm_request_stop(vm, VM_EXIT_VMM_ERROR, "the main thread cannot enter its sandbox");
 
 	pfd[0] = (struct pollfd){.fd = vm->stop_eventfd, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "vmm/kvm_exit_trace.h"
+#include "vmm/sandbox.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
@@ -31,6 +32,7 @@ static void on_crash(int sig)
 {
 	int saved_errno = errno;
 
+	sandbox_note_crash(); /* a sandboxed thread may not reach tracefs: it tries */
 	kvm_exit_trace_cleanup_on_signal();
 	for (size_t i = 0; i < NR_CRASH_SIGNALS; i++)
 		if (crash_signals[i] == sig)

@@ -5,7 +5,11 @@ each of /dev/null, a pipe, a FIFO and a pseudo-terminal: a stop signal is an
 orderly stop (status 128+N, the reason on stderr, --stats printed, the
 terminal restored), Ctrl-A x quits only from a terminal, a closed console
 reader stops the VM, the guest's debug-exit status is always odd, and output
-errors make bench fail. The guest is tests/kvm/minikernel.S.
+errors make bench fail. The sandbox: every thread of a running VM holds a
+seccomp filter and no capability, a thread of each kind that breaks its
+filter stops the process (status 159, one line, the terminal restored),
+--sandbox off runs unfiltered, and --user switches user. The guest is
+tests/kvm/minikernel.S.
 
 usage: run_cli.py NESTVMM MINIKERNEL
 """
@@ -248,6 +252,114 @@ def test_bench_scratch_never_left(tmp):
           "bench --disk-size 100T: status %d, %r" % (r.returncode, r.stderr))
 
 
+def thread_states(pid):
+    """{tid: (comm, Seccomp mode, CapEff, Uid)} of every thread of @pid."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        base = "/proc/%d/task/%s/" % (pid, tid)
+        try:
+            with open(base + "comm") as f:
+                comm = f.read().strip()
+            fields = {}
+            with open(base + "status") as f:
+                for line in f:
+                    k, _, v = line.partition(":")
+                    fields[k] = v.strip()
+        except OSError:
+            continue  # the thread ended meanwhile
+        out[tid] = (comm, fields.get("Seccomp"), fields.get("CapEff"),
+                    fields.get("Uid", "").split()[:1])
+    return out
+
+
+def running_vm(args, stdin):
+    """Start a halting guest with a disk and wait for it; returns the process."""
+    proc = start(["-k", KERNEL, "-p", "halt", "-c", "2"] + args, stdin)
+    check(BANNER in read_until(proc, BANNER), "run %s: the guest did not come up" % args)
+    time.sleep(0.3)  # the console and I/O threads are made before the guest runs
+    return proc
+
+
+def test_sandbox_threads(tmp):
+    """Every thread holds a filter (Seccomp 2) and no capability; --sandbox off: none."""
+    disk = os.path.join(tmp, "sandbox.img")
+    with open(disk, "wb") as f:
+        f.truncate(8 << 20)
+    for mode in ("on", "off"):
+        stdin = Stdin("pipe", tmp)
+        proc = running_vm(["--disk", disk, "--sandbox", mode], stdin)
+        states = thread_states(proc.pid)
+        names = sorted(c for c, _, _, _ in states.values())
+        # Threads KVM makes for the process (kvm-nx-lpage-recovery) are not ours.
+        ours = {t: st for t, st in states.items() if not st[0].startswith("kvm")}
+        check({"vcpu0", "vcpu1", "blk-q0", "blk-q1", "console"} <= set(names),
+              "sandbox %s: threads %s" % (mode, names))
+        want = "2" if mode == "on" else "0"
+        bad = [(c, m) for c, m, _, _ in ours.values() if m != want]
+        check(not bad, "sandbox %s: threads whose Seccomp is not %s: %s" % (mode, want, bad))
+        if mode == "on" and os.geteuid() == 0:
+            caps = [(c, e) for c, _, e, _ in ours.values() if int(e, 16) != 0]
+            check(not caps, "sandbox on: threads that kept capabilities: %s" % caps)
+        proc.send_signal(signal.SIGTERM)
+        status, _, err = finish(proc)
+        check(status == 128 + signal.SIGTERM,
+              "sandbox %s: status %s after SIGTERM (%s)" % (mode, status, err))
+        stdin.close()
+    os.unlink(disk)
+
+
+def test_sandbox_violation(kind, stdin_kind, tmp):
+    """A thread of @kind breaks its filter on purpose: status 159, one line, tty back."""
+    disk = os.path.join(tmp, "violation.img")
+    with open(disk, "wb") as f:
+        f.truncate(8 << 20)
+    stdin = Stdin(stdin_kind, tmp)
+    what = "sandbox self-test %s (stdin %s)" % (kind, stdin_kind)
+    env = dict(os.environ, NESTVMM_SANDBOX_SELFTEST=kind)
+    proc = subprocess.Popen([NESTVMM, "run", "-k", KERNEL, "-p", "halt", "--disk", disk],
+                            stdin=stdin.child, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, close_fds=True)
+    status, _, err = finish(proc)
+    err = err.decode(errors="replace")
+    label = {"main": "main", "vcpu": "vCPU", "io": "I/O", "console": "console"}[kind]
+    check(status == 159, what + ": status %s, want 159; stderr: %s" % (status, err))
+    check(err.startswith("nestvmm: sandbox: the %s thread " % label) and
+          "a forbidden system call: socket (41); stopping\n" in err and err.count("\n") == 1,
+          what + ": want one line naming the thread and socket, got %r" % err)
+    check(stdin.tty_restored(), what + ": terminal left in raw mode")
+    stdin.close()
+    os.unlink(disk)
+
+
+def test_sandbox_options(tmp):
+    """--sandbox and --user values are checked; --user switches the running VM's user."""
+    for args, want in ((["--sandbox", "maybe"], "--sandbox: 'maybe' is neither on nor off"),
+                       (["--user", "no-such-user-here"], "no such user or group"),
+                       (["--user", "0:"], "is not USER[:GROUP]"),
+                       (["--user", "4294967295"], "is not USER[:GROUP]")):
+        r = subprocess.run([NESTVMM, "run", "-k", KERNEL] + args, stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=30)
+        err = r.stderr.decode(errors="replace")
+        check(r.returncode == 2 and err.startswith("nestvmm: ") and want in err and
+              err.count("\n") == 1, "run %s: status %d, %r" % (args, r.returncode, err))
+    env = dict(os.environ, NESTVMM_SANDBOX_SELFTEST="everything")
+    r = subprocess.run([NESTVMM, "run", "-k", KERNEL, "-p", "s1"], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=30, env=env)
+    check(r.returncode == 1 and b"NESTVMM_SANDBOX_SELFTEST" in r.stderr,
+          "a bad NESTVMM_SANDBOX_SELFTEST: status %d, %r" % (r.returncode, r.stderr))
+    if os.geteuid() != 0:
+        print("SKIP: --user switch: not root")
+        return
+    stdin = Stdin("pipe", tmp)
+    proc = running_vm(["--user", "65534:65534"], stdin)
+    uids = sorted({u[0] for _, _, _, u in thread_states(proc.pid).values() if u})
+    check(uids == ["65534"], "--user 65534: threads run as %s" % uids)
+    proc.send_signal(signal.SIGTERM)
+    status, _, err = finish(proc)
+    check(status == 128 + signal.SIGTERM, "--user 65534: status %s (%s)" % (status, err))
+    stdin.close()
+
+
 def main():
     try:
         fd = os.open("/dev/kvm", os.O_RDWR)
@@ -265,6 +377,11 @@ def main():
             test_closed_reader(kind, tmp)
         test_debug_exit(tmp)
         test_initrd_too_big(tmp)
+        test_sandbox_threads(tmp)
+        for kind in ("main", "vcpu", "io", "console"):
+            test_sandbox_violation(kind, "pipe", tmp)
+        test_sandbox_violation("vcpu", "pty", tmp)
+        test_sandbox_options(tmp)
         test_bench_output_errors()
         test_bench_scratch_never_left(tmp)
     print("%d checks, %d failed" % (checks, len(failures)))
