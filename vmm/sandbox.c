@@ -67,6 +67,24 @@ static const int main_calls[] = {
     SCMP_SYS(sigaltstack),
 };
 
+/*
+ * A sanitizer build's runtime gives each thread an alternate signal stack
+ * (and takes it back at the thread's end); LeakSanitizer's check, which
+ * needs a tracer thread and ptrace, is run at sandbox_enable() instead of
+ * at exit.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_SANITIZED 1
+#endif
+#endif
+#ifdef SANDBOX_SANITIZED
+static const int sanitizer_calls[] = {SCMP_SYS(sigaltstack)};
+void __lsan_do_leak_check(void) __attribute__((weak));
+#endif
+
 /* The terminal's restore, which the SIGSYS handler may run in any thread. */
 static const unsigned long tty_ioctls[] = {TCGETS, TCSETS, TCSETSW, TCSETSF};
 
@@ -167,7 +185,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	if (atomic_flag_test_and_set(&told))
-		_exit(SANDBOX_EXIT_STATUS); /* another thread tells it already */
+		syscall(SYS_exit_group, SANDBOX_EXIT_STATUS); /* another thread tells it */
 	put(&l, "nestvmm: sandbox: the ");
 	put(&l, thread_kind >= 0 ? sandbox_kind_name(thread_kind) : "unsandboxed");
 	put(&l, " thread ");
@@ -183,7 +201,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	}
 	if (violation_hook)
 		violation_hook();
-	_exit(SANDBOX_EXIT_STATUS);
+	/* Not _exit(): a sanitizer's wrapper of it may make calls of its own. */
+	syscall(SYS_exit_group, SANDBOX_EXIT_STATUS);
 }
 
 int sandbox_enable(void (*on_violation)(void))
@@ -198,6 +217,10 @@ int sandbox_enable(void (*on_violation)(void))
 	 * first gmtime_r() (the RTC's, from a vCPU) loads /etc/localtime.
 	 */
 	tzset();
+#ifdef SANDBOX_SANITIZED
+	if (__lsan_do_leak_check)
+		__lsan_do_leak_check(); /* now, and then never at exit */
+#endif
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSYS, &sa, NULL) < 0)
 		return -errno;
@@ -273,6 +296,10 @@ int sandbox_enter(enum sandbox_kind kind)
 	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx)
 		return -ENOMEM;
+#ifdef SANDBOX_SANITIZED
+	if ((r = allow_all(ctx, sanitizer_calls, N(sanitizer_calls))) < 0)
+		goto out;
+#endif
 	if ((r = allow_all(ctx, common_calls, N(common_calls))) < 0 ||
 	    (r = allow_all(ctx, p->calls, p->nr_calls)) < 0 || (r = allow_memory(ctx)) < 0 ||
 	    (r = allow_ioctls(ctx, tty_ioctls, N(tty_ioctls))) < 0 ||

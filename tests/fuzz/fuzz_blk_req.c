@@ -15,40 +15,13 @@
 #include <unistd.h>
 
 #include "tests/fuzz/fuzz_blk_req.h"
+#include "tests/fuzz/fuzz_input.h"
 #include "virtio/blk_req.h"
 
 #define MAX_BUFS   16
 #define SLOT_BYTES 0x2000u /* the largest buffer */
 
 struct fuzz_blk_req_stats fuzz_blk_req_stats;
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint16_t get16(struct input *in)
-{
-	return (uint16_t)(get8(in) | get8(in) << 8);
-}
-
-static uint32_t get32(struct input *in)
-{
-	return (uint32_t)get16(in) | (uint32_t)get16(in) << 16;
-}
-
-static uint64_t get64(struct input *in)
-{
-	return (uint64_t)get32(in) | (uint64_t)get32(in) << 32;
-}
 
 struct state {
 	uint8_t *slot[MAX_BUFS]; /* each SLOT_BYTES, followed by a guard page */

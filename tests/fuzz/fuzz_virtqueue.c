@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "tests/fuzz/fuzz_virtqueue.h"
+#include "tests/fuzz/fuzz_input.h"
 #include "virtio/virtqueue.h"
 
 #define R0_SIZE	  0x10000u
@@ -42,29 +43,6 @@ static uint64_t ring_table_gpa(uint16_t qsize)
 }
 
 struct fuzz_virtqueue_stats fuzz_virtqueue_stats;
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint16_t get16(struct input *in)
-{
-	return (uint16_t)(get8(in) | get8(in) << 8);
-}
-
-static uint32_t get32(struct input *in)
-{
-	return (uint32_t)get16(in) | (uint32_t)get16(in) << 16;
-}
 
 struct ram {
 	uint8_t *r0, *r1;
