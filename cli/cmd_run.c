@@ -145,7 +145,16 @@ static int build_cmdline(const char *user, char *buf, size_t len)
 /* Open every image before the VM exists: a bad disk costs no VM. */
 static int open_disks(struct run_disk *disks, unsigned int n)
 {
+	const char *eio = getenv("NESTVMM_FAULT_EIO_AFTER");
+	uint64_t eio_after = 0;
 	char why[512];
+
+	/* The tests' fault engine (bench/rig/l1-durability.sh): every disk goes bad there. */
+	if (eio && *eio && parse_uint(eio, 1, UINT64_MAX, &eio_after) < 0) {
+		cli_error("NESTVMM_FAULT_EIO_AFTER: '%s' is not a count of writes and flushes",
+			  eio);
+		return -1;
+	}
 
 	for (unsigned int i = 0; i < n; i++) {
 		struct stat a, b;
@@ -166,6 +175,8 @@ static int open_disks(struct run_disk *disks, unsigned int n)
 			return -1;
 		}
 		disks[i].disk_open = true;
+		if (eio_after)
+			blk_disk_inject_eio(&disks[i].disk, eio_after);
 	}
 	return 0;
 }

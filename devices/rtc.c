@@ -38,8 +38,12 @@ static void current_tm(struct rtc *rtc, struct tm *tm)
 		*tm = rtc->set_tm;
 		return;
 	}
-	t = rtc->clock.now(rtc->clock.ctx) + (time_t)rtc->offset;
-	if (!gmtime_r(&t, tm)) {
+	/*
+	 * Host time and the guest's offset are each anything a clock or a
+	 * guest can make them; a sum past time_t's range is no date either.
+	 */
+	if (__builtin_add_overflow(rtc->clock.now(rtc->clock.ctx), (time_t)rtc->offset, &t) ||
+	    !gmtime_r(&t, tm)) {
 		memset(tm, 0, sizeof(*tm));
 		tm->tm_mday = 1;
 		tm->tm_year = 70;
@@ -48,6 +52,7 @@ static void current_tm(struct rtc *rtc, struct tm *tm)
 
 static void commit_tm(struct rtc *rtc, struct tm *tm)
 {
+	int64_t off;
 	time_t t;
 
 	tm->tm_isdst = 0;
@@ -55,7 +60,9 @@ static void commit_tm(struct rtc *rtc, struct tm *tm)
 	t = timegm(tm);
 	if (t == (time_t)-1 && errno)
 		return;
-	rtc->offset = (int64_t)t - (int64_t)rtc->clock.now(rtc->clock.ctx);
+	if (__builtin_sub_overflow((int64_t)t, (int64_t)rtc->clock.now(rtc->clock.ctx), &off))
+		return; /* no offset reaches it from this host time: keep the old one */
+	rtc->offset = off;
 }
 
 static uint8_t read_time_reg(struct rtc *rtc, unsigned idx)

@@ -7,6 +7,7 @@
 #include "virtio/block.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "virtio/block_engine.h"
@@ -115,8 +116,21 @@ int blk_ioq_wait(struct blk_ioq *q, struct blk_event *ev, unsigned int max, int 
 
 	if (n == -EINTR)
 		return 0;
-	for (int i = 0; i < n; i++)
-		if (ev[i].kind == BLK_EV_IO && q->inflight)
+	for (int i = 0; i < n; i++) {
+		if (ev[i].kind != BLK_EV_IO)
+			continue;
+		if (q->inflight)
 			q->inflight--;
+		if (q->disk->eio_after &&
+		    (ev[i].io->op == BLK_OP_WRITE || ev[i].io->op == BLK_OP_FLUSH) &&
+		    atomic_fetch_add(&q->disk->eio_count, 1) + 1 >= q->disk->eio_after)
+			ev[i].io->res = -EIO;
+	}
 	return n;
+}
+
+void blk_disk_inject_eio(struct blk_disk *disk, uint64_t after)
+{
+	disk->eio_after = after;
+	atomic_store(&disk->eio_count, 0);
 }

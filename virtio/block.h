@@ -54,6 +54,13 @@ struct blk_disk {
 	bool discard;	     /* fallocate(PUNCH_HOLE) works on this file */
 	bool write_zeroes;   /* fallocate(ZERO_RANGE) or PUNCH_HOLE works */
 	char serial[20];     /* the virtio-blk ID (not NUL-terminated if 20 bytes) */
+	/*
+	 * The tests' fault engine (blk_disk_inject_eio): from the write or
+	 * flush numbered eio_after on, each completes with -EIO, whatever the
+	 * engine did. 0: never.
+	 */
+	uint64_t eio_after;
+	_Atomic uint64_t eio_count;
 };
 
 /*
@@ -67,6 +74,13 @@ struct blk_disk {
  */
 int blk_disk_open(struct blk_disk *disk, const struct disk_spec *spec, char *why, size_t why_len);
 void blk_disk_close(struct blk_disk *disk);
+
+/*
+ * Tests only: make the @after-th write or flush to @disk (counting from 1,
+ * over all its queues) and every one after it fail with EIO, as a disk
+ * that went bad mid-run (the rig's durability check under EIO).
+ */
+void blk_disk_inject_eio(struct blk_disk *disk, uint64_t after);
 
 /* The engine's name as --disk spells it ("io_uring", "aio", "sync"). */
 const char *blk_engine_name(enum blk_engine engine);

@@ -17,7 +17,8 @@ echo "RIG-L2-NPROC $scen $(nproc)"
 # so that rig_e2e.sh can compute what L2 and L1 must both see.
 pattern() { seq $((100000000000000 + $1)) $((100000000000000 + $1 + 262143)); }
 sha() { sha256sum | cut -d' ' -f1; }
-blk() {
+# Load virtio, wait for /dev/vda; false (and a marker saying so) without it.
+vda_up() {
 	mount -t devtmpfs devtmpfs /dev 2>/dev/null
 	mount -t tmpfs tmpfs /tmp
 	if rig-load-modules virtio >/tmp/mod.err 2>&1; then
@@ -32,8 +33,11 @@ blk() {
 	done
 	if [ ! -e /sys/block/vda ] || [ ! -b /dev/vda ]; then
 		echo "RIG-BLK $scen probe vda=no ($(ls /sys/block | tr '\n' ' '))"
-		return
+		return 1
 	fi
+}
+blk() {
+	vda_up || return
 	set -- /sys/block/vda/mq/*
 	mq=$#
 	[ -e "$1" ] || mq=0
@@ -69,6 +73,11 @@ blk|blk-io_uring|blk-aio|blk-sync|blk-ro)
 	blk
 	echo "RIG-BLK $scen done"
 	poweroff -f
+	;;
+dur-*)
+	# Durability under kill -9: bench/rig/l2-init-durability, shared with
+	# bench/rig/durability (l1-durability.sh kills nestvmm mid-write).
+	exec sh /bin/rig-l2-durability
 	;;
 nested-on|nested-off)
 	# What --nested left of SVM/VMX: the CPU flag, whether KVM's vendor

@@ -11,7 +11,9 @@
 #        l2-poweroff | l2-reboot | l2-panic |
 #        blk-probe | blk-rw | blk-sync | blk-mq | blk-ro |
 #        blk-engine-io_uring | blk-engine-aio | blk-engine-sync |
-#        nested-on | nested-off | svm-bench
+#        nested-on | nested-off | svm-bench |
+#        durability-kill-io_uring | durability-kill-aio | durability-kill-sync |
+#        durability-eio-io_uring | durability-eio-aio | durability-eio-sync
 # The blk-* checks skip when the nestvmm under test has no --disk option.
 # Exit: 0 pass, 1 fail, 77 skip (no qemu-system-x86_64, no kernel).
 set -euo pipefail
@@ -22,6 +24,7 @@ repo=$(cd "$here/../.." && pwd)
 rigdir=${RIG_DIR:-$repo/bench/rig}
 cache=${NESTVMM_RIG_CACHE:-$repo/build/rig-cache}
 nestvmm=${NESTVMM_BIN:-$repo/build/cli/nestvmm}
+durability=${RIG_DURABILITY:-$repo/build/rig-durability}
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL ($check): $*"; exit 1; }
@@ -30,6 +33,8 @@ case "$check" in
 l1-kvm|l2-boot-smp1|l2-boot-smp2|l2-serial-input|l2-poweroff|l2-reboot|l2-panic) ;;
 blk-probe|blk-rw|blk-sync|blk-mq|blk-ro|blk-engine-io_uring|blk-engine-aio|blk-engine-sync) ;;
 nested-on|nested-off|svm-bench) ;;
+durability-kill-io_uring|durability-kill-aio|durability-kill-sync) ;;
+durability-eio-io_uring|durability-eio-aio|durability-eio-sync) ;;
 *) echo "rig_e2e.sh: unknown check '$check'"; exit 2 ;;
 esac
 
@@ -38,6 +43,7 @@ command -v python3 >/dev/null || skip "python3 is not installed"
 command -v cpio >/dev/null || skip "cpio is not installed"
 command -v busybox >/dev/null || skip "busybox is not installed (apt-get install busybox-static)"
 [ -x "$nestvmm" ] || fail "nestvmm binary '$nestvmm' is missing (build it first)"
+[ -x "$durability" ] || fail "'$durability' is missing (build it first)"
 
 mkdir -p "$cache/e2e"
 exec 8>"$cache/e2e/.lock"
@@ -47,7 +53,7 @@ flock -w 1750 8 || fail "timed out waiting for the shared rig run (lock $cache/e
 # scripts). l1-kvm, which meson runs first, always boots afresh; the other
 # checks reuse the log of the same inputs when it is under 30 minutes old
 # (RIG_E2E_FRESH=1 makes every check boot afresh).
-key=$( { cat "$nestvmm" "$rigdir"/* "$here"/l1-scenarios.sh "$here"/l2-init.sh
+key=$( { cat "$nestvmm" "$durability" "$rigdir"/* "$here"/l1-scenarios.sh "$here"/l2-init.sh
 	echo "${RIG_E2E_RIG_ARGS:-} ${RIG_E2E_L1_CPUS:-1}"; } | sha256sum | cut -c1-16)
 log="$cache/e2e/run-$key.log"
 status="$cache/e2e/run-$key.status"
@@ -78,6 +84,10 @@ if [ ! -f "$status" ]; then
 			timeout 800 "$rigdir/rig" script "$here/l1-scenarios.sh" --l2-init "$here/l2-init.sh" \
 				--l2-module virtio_pci --l2-module virtio_blk \
 				--l2-module kvm_amd --l2-module kvm_intel \
+				--l2-file "$durability:/bin/rig-durability" \
+				--l2-file "$rigdir/l2-init-durability:/bin/rig-l2-durability" \
+				--l1-file "$durability:/bin/rig-durability" \
+				--l1-file "$rigdir/l1-durability.sh:/rig/durability.sh" \
 				--nestvmm "$nestvmm" --cache "$cache" --kernel-dir "$kdir" --timeout 750 \
 				--l0-cpus "${RIG_E2E_L1_CPUS:-1}" \
 				--silence 180 --stall 60 --log "$log" --quiet ${RIG_E2E_RIG_ARGS:-}
@@ -258,7 +268,37 @@ svm_bench_check() {
 	echo "$t" | sed -n '/^inner workload/,/^CPUID on/p' | sed 's/^/  /'
 }
 
+# One durability cycle (bench/rig/l1-durability.sh) of kind $1 (kill,
+# eio) on engine $2: L2 got as far as an acknowledged record; nestvmm died
+# of the SIGKILL (kill), or the guest saw the injected EIO and powered off
+# (eio); and every record acknowledged before is on the image, intact.
+durability_check() {
+	local mode=$1 engine=$2 scen=dur-$1-$2-1 s cycle verify
+	grep -q 'RIG-DUR-SKIP' "$log" && skip "$(sed -n 's/.*RIG-DUR-SKIP //p' "$log" | head -n1)"
+	s=$(section "$scen")
+	[ -n "$s" ] || fail "scenario $scen never launched"
+	cycle=$(echo "$s" | grep -m1 "RIG-DUR-CYCLE $scen " | sed 's/.*RIG-DUR-CYCLE/RIG-DUR-CYCLE/' || true)
+	verify=$(echo "$s" | grep -m1 "RIG-DUR $scen RIG-DUR-VERIFY" | sed 's/.*RIG-DUR-VERIFY/RIG-DUR-VERIFY/' || true)
+	[ -n "$cycle" ] && [ -n "$verify" ] || { show "$scen"; fail "the cycle reported nothing"; }
+	echo "$cycle" | has ' acks=[1-9][0-9]* ' || { show "$scen"; fail "L2 acknowledged no record"; }
+	if [ "$mode" = kill ]; then
+		echo "$cycle" | has ' status=137([^0-9]|$)' ||
+			{ show "$scen"; fail "nestvmm did not die of the SIGKILL: $cycle"; }
+	else
+		echo "$cycle" | has ' saw_eio=yes ' || { show "$scen"; fail "L2 never saw the injected EIO: $cycle"; }
+		echo "$cycle" | has ' status=0([^0-9]|$)' ||
+			{ show "$scen"; fail "nestvmm did not end with status 0 after L2's power-off: $cycle"; }
+	fi
+	echo "$verify" | has ' lost=0' || { show "$scen"; fail "acknowledged records lost: $verify"; }
+	echo "  $cycle"
+	echo "  $verify"
+}
+
 case "$check" in
+durability-*)
+	rest=${check#durability-}
+	durability_check "${rest%%-*}" "${rest#*-}"
+	;;
 nested-on|nested-off)
 	s=$(section "$check")
 	[ -n "$s" ] || fail "scenario $check never launched"

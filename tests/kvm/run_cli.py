@@ -360,6 +360,21 @@ def test_sandbox_options(tmp):
     stdin.close()
 
 
+def test_fault_hook(tmp):
+    """The tests' fault engine hook: a bad count is refused, an empty one is no hook."""
+    disk = os.path.join(tmp, "fault.img")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    for value, want in (("ten", 1), ("0", 1), ("", 3)):
+        env = dict(os.environ, NESTVMM_FAULT_EIO_AFTER=value)
+        r = subprocess.run([NESTVMM, "run", "-k", KERNEL, "-p", "s1", "--disk", disk],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=30, env=env)
+        err = r.stderr.decode(errors="replace")
+        ok = r.returncode == want and (want != 1 or "NESTVMM_FAULT_EIO_AFTER: '%s'" % value in err)
+        check(ok, "NESTVMM_FAULT_EIO_AFTER=%r: status %d, %r" % (value, r.returncode, err))
+    os.unlink(disk)
+
+
 def main():
     try:
         fd = os.open("/dev/kvm", os.O_RDWR)
@@ -382,6 +397,7 @@ def main():
             test_sandbox_violation(kind, "pipe", tmp)
         test_sandbox_violation("vcpu", "pty", tmp)
         test_sandbox_options(tmp)
+        test_fault_hook(tmp)
         test_bench_output_errors()
         test_bench_scratch_never_left(tmp)
     print("%d checks, %d failed" % (checks, len(failures)))

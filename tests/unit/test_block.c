@@ -232,6 +232,34 @@ static void test_flush(void **state)
 	assert_int_equal(fl.res, 0);
 }
 
+/*
+ * The tests' fault engine, on every engine: from the third write or flush
+ * on, each fails with EIO; reads go on working.
+ */
+static void test_injected_eio(void **state)
+{
+	struct fx *f = fx_get(state);
+	uint8_t src[512], dst[512];
+	struct iovec wiov = {src, sizeof(src)}, riov = {dst, sizeof(dst)};
+	struct blk_io w = {.op = BLK_OP_WRITE, .offset = 0, .len = 512, .iov = &wiov, .niov = 1};
+	struct blk_io r = {.op = BLK_OP_READ, .offset = 0, .len = 512, .iov = &riov, .niov = 1};
+	struct blk_io fl = {.op = BLK_OP_FLUSH};
+
+	fill_pattern(src, sizeof(src), 3);
+	blk_disk_inject_eio(&f->disk, 3);
+	run1(f, &w);
+	assert_int_equal(w.res, 512);
+	run1(f, &fl);
+	assert_int_equal(fl.res, 0);
+	run1(f, &w);
+	assert_int_equal(w.res, -EIO);
+	run1(f, &r);
+	assert_int_equal(r.res, 512);
+	assert_memory_equal(dst, src, sizeof(src));
+	run1(f, &fl);
+	assert_int_equal(fl.res, -EIO);
+}
+
 /* [off, off + len) reads zeros, and the FILL bytes on either side are intact. */
 static void assert_zeroed(struct fx *f, uint64_t off, size_t len)
 {
@@ -573,6 +601,7 @@ static const struct {
     {"watch_rearm", test_watch_rearm},
     {"batch_64", test_batch_64},
     {"out_of_range_refused", test_out_of_range_refused},
+    {"injected_eio", test_injected_eio},
 };
 
 #define N_CHECKS (sizeof(checks) / sizeof(checks[0]))

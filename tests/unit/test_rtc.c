@@ -195,6 +195,38 @@ static void test_set_field_directly(void **state)
 	assert_true(cmos(f, RTC_MONTH) >= 0x01 && cmos(f, RTC_MONTH) <= 0x12);
 }
 
+/*
+ * Host time at the far ends of time_t, a guest offset set against it: the
+ * sum is past time_t's range. Found by fuzz_devices (signed overflow under
+ * UBSan); the RTC must read the epoch then, and a time set where no offset
+ * reaches it leaves the old offset.
+ */
+static void test_clock_at_the_ends_of_time(void **state)
+{
+	struct fixture *f = *state;
+	int64_t before;
+
+	f->now = -((time_t)1 << 62); /* the guest's 20th century is ~2^62 s ahead */
+	cmos_set(f, RTC_REG_B, RTC_B_24H | RTC_B_SET);
+	cmos_set(f, RTC_YEAR, 0x25);
+	cmos_set(f, RTC_REG_B, RTC_B_24H);
+	assert_true(f->rtc.offset > INT64_MAX / 4);
+	f->now = INT64_MAX - 1000;
+	assert_int_equal(cmos(f, RTC_SECONDS), 0x00);
+	assert_int_equal(cmos(f, RTC_MINUTES), 0x00);
+	assert_int_equal(cmos(f, RTC_YEAR), 0x70);
+	assert_int_equal(cmos(f, RTC_DAY_OF_MONTH), 0x01);
+
+	/* From here 2025 needs an offset past INT64_MAX. */
+	f->now = INT64_MIN + 1000;
+	before = f->rtc.offset;
+	cmos_set(f, RTC_REG_B, RTC_B_24H | RTC_B_SET);
+	cmos_set(f, RTC_CENTURY, 0x20);
+	cmos_set(f, RTC_YEAR, 0x25);
+	cmos_set(f, RTC_REG_B, RTC_B_24H);
+	assert_true(f->rtc.offset == before);
+}
+
 static void test_bad_accesses(void **state)
 {
 	struct fixture *f = *state;
@@ -222,6 +254,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cmos_memory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_set_time_with_set_bit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_set_field_directly, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_clock_at_the_ends_of_time, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_accesses, setup, teardown),
 	};
 
