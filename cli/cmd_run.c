@@ -198,6 +198,10 @@ static int attach_disks(struct run_disk *disks, unsigned int n, struct machine *
 			cli_error("disk %s: %s", disks[i].spec.path, attach_why);
 			return -1;
 		}
+		if (virtio_blk_seal(&disks[i].blk, why, sizeof(why)) < 0) {
+			cli_error("disk %s: %s", disks[i].spec.path, why);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -62,16 +62,24 @@ struct virtio_blk_queue {
 	bool running;	     /* a session started and not yet joined (the caller's view) */
 
 	/*
-	 * The thread lives from init to destroy, so that it is made (and
-	 * sandboxed) during set-up, never by a vCPU; start and reset only
-	 * open and close serving sessions. Guarded by mu.
+	 * The thread lives from init to destroy, so that it is made during
+	 * set-up, never by a vCPU. Its engine queue lives as long: made by
+	 * the thread at virtio_blk_seal() (or its first start), after which
+	 * the thread enters its sandbox, so that no io_uring_setup or
+	 * io_setup is left for it to call; start and reset only open and
+	 * close serving sessions. state and init_err are guarded by mu.
 	 */
 	pthread_t thread;
 	bool thread_made;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	enum { Q_IDLE, Q_STARTING, Q_SERVING, Q_QUIT } state;
+	enum { Q_IDLE, Q_SEALING, Q_STARTING, Q_SERVING, Q_QUIT } state;
 	int init_err;
+	/* The thread's own: */
+	bool engine_ready;
+	const struct blk_engine_ops *engine_made_with; /* blk->engine_ops when made */
+	int engine_kick_fd;			       /* the kick eventfd it watches */
+	bool confined;				       /* in its sandbox: nothing is remade */
 };
 
 static struct virtio_blk *to_blk(struct virtio_dev *dev)
@@ -298,24 +306,52 @@ static void notify(struct virtio_blk_queue *bq)
 		virtio_notify_queue(&bq->blk->vdev, bq->index);
 }
 
-static int queue_setup(struct virtio_blk_queue *bq)
+/*
+ * The engine queue, with room for the largest queue the driver may choose,
+ * watching the queue's kick eventfd and the stop eventfd; then the
+ * sandbox. Made once; made again only outside the sandbox, when the
+ * engine or the kick eventfd changed (the bench, the tests) or the engine
+ * failed.
+ */
+static int queue_engine_ready(struct virtio_blk_queue *bq)
 {
 	struct virtio_blk *blk = bq->blk;
+	int kick = blk->vdev.kick_fd[bq->index];
 	int r;
 
-	/* Here, not in start(): an engine may tie its queue to the thread that made it. */
+	if (bq->engine_ready && bq->engine_made_with == blk->engine_ops &&
+	    bq->engine_kick_fd == kick)
+		return 0;
+	if (bq->confined)
+		return -EIO; /* remaking it needs calls the sandbox forbids */
+	if (bq->engine_ready)
+		blk_ioq_fini(&bq->ioq);
+	bq->engine_ready = false;
+	if (kick < 0)
+		return -EINVAL;
 	if (blk->engine_ops)
-		r = blk_ioq_init_ops(&bq->ioq, blk->engine_ops, blk->disk, bq->nr_slots);
+		r = blk_ioq_init_ops(&bq->ioq, blk->engine_ops, blk->disk,
+				     blk->vdev.queue_max_size);
 	else
-		r = blk_ioq_init(&bq->ioq, blk->disk, bq->nr_slots);
+		r = blk_ioq_init(&bq->ioq, blk->disk, blk->vdev.queue_max_size);
 	if (r < 0)
 		return r;
-	r = blk_ioq_watch(&bq->ioq, blk->vdev.kick_fd[bq->index], TAG_KICK);
+	r = blk_ioq_watch(&bq->ioq, kick, TAG_KICK);
 	if (r == 0)
 		r = blk_ioq_watch(&bq->ioq, bq->stop_fd, TAG_STOP);
-	if (r < 0)
+	if (r < 0) {
 		blk_ioq_fini(&bq->ioq);
-	return r;
+		return r;
+	}
+	bq->engine_ready = true;
+	bq->engine_made_with = blk->engine_ops;
+	bq->engine_kick_fd = kick;
+	/* Everything this thread will ever touch is made: confine it now. */
+	r = sandbox_enter(SANDBOX_IO);
+	if (r < 0)
+		return r;
+	bq->confined = sandbox_enabled();
+	return 0;
 }
 
 /* The engine failed to wait: nothing more can complete. Park until stopped. */
@@ -328,6 +364,9 @@ static void engine_failed(struct virtio_blk_queue *bq)
 	ring_broken(bq);
 	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
 		;
+	drain_fd(bq->stop_fd);
+	blk_ioq_fini(&bq->ioq);
+	bq->engine_ready = false;
 }
 
 /* One serving session: from a start to the stop that ends it. */
@@ -366,7 +405,6 @@ static void queue_serve_session(struct virtio_blk_queue *bq)
 		if (!stopping && (kicked || (bq->starved && bq->nr_free)))
 			serve(bq);
 	}
-	blk_ioq_fini(&bq->ioq);
 }
 
 static void queue_set_state(struct virtio_blk_queue *bq, int state)
@@ -381,25 +419,23 @@ static void *queue_thread(void *arg)
 {
 	struct virtio_blk_queue *bq = arg;
 	char name[16];
+	int state;
 
 	snprintf(name, sizeof(name), "blk-q%u", bq->index);
 	pthread_setname_np(pthread_self(), name);
-	/* Everything this thread will ever touch is open: confine it now. */
-	bq->init_err = sandbox_enter(SANDBOX_IO);
-	queue_set_state(bq, bq->init_err ? Q_QUIT : Q_IDLE);
+	queue_set_state(bq, Q_IDLE);
 	for (;;) {
 		pthread_mutex_lock(&bq->mu);
 		while (bq->state == Q_IDLE)
 			pthread_cond_wait(&bq->cv, &bq->mu);
-		if (bq->state == Q_QUIT) {
-			pthread_mutex_unlock(&bq->mu);
-			return NULL;
-		}
+		state = bq->state;
 		pthread_mutex_unlock(&bq->mu);
+		if (state == Q_QUIT)
+			break;
 
-		/* Q_STARTING: the engine queue is made here, by the thread that uses it. */
-		bq->init_err = queue_setup(bq);
-		if (bq->init_err) {
+		/* Q_SEALING or Q_STARTING: the engine queue first, by the thread that uses it. */
+		bq->init_err = queue_engine_ready(bq);
+		if (bq->init_err || state == Q_SEALING) {
 			queue_set_state(bq, Q_IDLE);
 			continue;
 		}
@@ -407,6 +443,9 @@ static void *queue_thread(void *arg)
 		queue_serve_session(bq);
 		queue_set_state(bq, Q_IDLE);
 	}
+	if (bq->engine_ready)
+		blk_ioq_fini(&bq->ioq);
+	return NULL;
 }
 
 /* ---- start / reset ---- */
@@ -541,7 +580,8 @@ static int queue_thread_make(struct virtio_blk *blk, unsigned int i)
 	struct virtio_blk_queue *bq = &blk->queues[i];
 	int r;
 
-	bq->state = Q_STARTING; /* until the thread says it is ready */
+	bq->state = Q_STARTING; /* until the thread says it is idle */
+	bq->engine_kick_fd = -1;
 	bq->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (bq->stop_fd < 0)
 		return -errno;
@@ -553,7 +593,28 @@ static int queue_thread_make(struct virtio_blk *blk, unsigned int i)
 	while (bq->state == Q_STARTING)
 		pthread_cond_wait(&bq->cv, &bq->mu);
 	pthread_mutex_unlock(&bq->mu);
-	return bq->init_err;
+	return 0;
+}
+
+int virtio_blk_seal(struct virtio_blk *blk, char *why, size_t why_len)
+{
+	for (unsigned int i = 0; i < blk->vdev.nr_queues; i++) {
+		struct virtio_blk_queue *bq = &blk->queues[i];
+
+		pthread_mutex_lock(&bq->mu);
+		bq->state = Q_SEALING;
+		pthread_cond_broadcast(&bq->cv);
+		while (bq->state == Q_SEALING)
+			pthread_cond_wait(&bq->cv, &bq->mu);
+		pthread_mutex_unlock(&bq->mu);
+		if (bq->init_err) {
+			snprintf(why, why_len, "virtio-blk %s: queue %u: %s", blk->disk->path, i,
+				 bq->init_err == -EPERM ? "cannot enter its sandbox"
+							: strerror(-bq->init_err));
+			return bq->init_err;
+		}
+	}
+	return 0;
 }
 
 int virtio_blk_init(struct virtio_blk *blk, struct blk_disk *disk, unsigned int nr_queues,
@@ -599,7 +660,7 @@ int virtio_blk_init(struct virtio_blk *blk, struct blk_disk *disk, unsigned int 
 
 		if (r < 0) {
 			snprintf(why, why_len, "virtio-blk %s: queue %u: %s", disk->path, i,
-				 r == -EPERM ? "cannot sandbox its thread" : strerror(-r));
+				 strerror(-r));
 			virtio_blk_destroy(blk);
 			return r;
 		}

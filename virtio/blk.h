@@ -70,6 +70,14 @@ struct virtio_blk {
 int virtio_blk_init(struct virtio_blk *blk, struct blk_disk *disk, unsigned int nr_queues,
 		    uint16_t queue_size, char *why, size_t why_len);
 
+/*
+ * Set-up is done (the transport has made the kick eventfds): each queue's
+ * thread makes its engine queue and enters its sandbox (vmm/sandbox.h),
+ * before the guest runs. Optional outside `run`: a start does the same.
+ * Returns 0, or -errno with one line in @why.
+ */
+int virtio_blk_seal(struct virtio_blk *blk, char *why, size_t why_len);
+
 /* Stops the queue threads (as a reset does) and frees what init allocated. */
 void virtio_blk_destroy(struct virtio_blk *blk);
 

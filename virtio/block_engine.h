@@ -15,6 +15,10 @@ extern const struct blk_engine_ops blk_engine_uring;
 extern const struct blk_engine_ops blk_engine_aio;
 extern const struct blk_engine_ops blk_engine_sync;
 
+/* The io_uring engine queue's ring, for the tests of its restrictions; NULL for another engine. */
+struct io_uring;
+struct io_uring *blk_engine_uring_ring(struct blk_ioq *q);
+
 /* blk_ioq_watch()'s limit. */
 #define BLK_MAX_WATCH 64
 
