@@ -574,7 +574,7 @@ static const struct virtio_dev_ops blk_ops = {
 
 /* ---- setup ---- */
 
-/* Queue @i's thread, idle until a start; returns once it is (or failed to be) sandboxed. */
+/* Queue @i's thread, idle until a seal or a start; returns once it waits. */
 static int queue_thread_make(struct virtio_blk *blk, unsigned int i)
 {
 	struct virtio_blk_queue *bq = &blk->queues[i];

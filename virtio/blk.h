@@ -7,7 +7,8 @@
  *
  * Request path, per queue thread: no locks, no allocation (request slots are
  * allocated when the queue starts), one engine submission per batch, one
- * interrupt decision per batch.
+ * interrupt decision per batch. The threads live from init to destroy and
+ * each keeps its engine queue across resets (see virtio_blk_seal()).
  */
 #ifndef NESTVMM_VIRTIO_BLK_H
 #define NESTVMM_VIRTIO_BLK_H
