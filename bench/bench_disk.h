@@ -16,7 +16,7 @@
 #include "devices/pci.h"
 #include "virtio/blk.h"
 #include "virtio/block.h"
-#include "vmm/virtio_host.h"
+#include "board/virtio_host.h"
 
 struct vm;
 

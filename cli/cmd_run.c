@@ -16,7 +16,7 @@
 #include "cli/stats_output.h"
 #include "loader/bzimage.h"
 #include "vmm/longmode.h"
-#include "vmm/machine.h"
+#include "board/machine.h"
 #include "vmm/sandbox.h"
 #include "vmm/vcpu.h"
 #include "virtio/blk.h"

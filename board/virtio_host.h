@@ -4,7 +4,7 @@
  * PCI MMIO window, an ioeventfd on each queue's notify register (bound
  * while the BAR decodes), an MSI GSI
  * and irqfd per MSI-X vector, and the INTx line the ACPI _PRT names for its
- * slot. `nestvmm run`'s PC (vmm/machine.c) and the bench VM both use it.
+ * slot. `nestvmm run`'s PC (board/machine.c) and the bench VM both use it.
  */
 #ifndef NESTVMM_VIRTIO_HOST_H
 #define NESTVMM_VIRTIO_HOST_H

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "vmm/machine.h"
+#include "board/machine.h"
 
 #include <errno.h>
 #include <stdio.h>

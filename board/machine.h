@@ -20,7 +20,7 @@
 #include "devices/pvpanic.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
-#include "vmm/virtio_host.h"
+#include "board/virtio_host.h"
 
 struct vm;
 

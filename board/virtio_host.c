@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "vmm/virtio_host.h"
+#include "board/virtio_host.h"
 
 #include <errno.h>
 #include <stdio.h>
