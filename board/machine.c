@@ -14,6 +14,11 @@ static void machine_irq(void *ctx, unsigned int gsi, int level)
 	vm_irq_line(ctx, gsi, level);
 }
 
+static void machine_boot_mark(void *ctx, uint8_t value)
+{
+	vm_boot_mark(ctx, value);
+}
+
 static void machine_stop(void *ctx, int exit_code, const char *why)
 {
 	vm_request_stop(ctx, exit_code, why);
@@ -71,6 +76,7 @@ int machine_init(struct machine *m, struct vm *vm, int console_fd, const char **
 	    .pci_mmio_size = MACHINE_PCI_MMIO_SIZE,
 	};
 	struct serial_sink sink = {.out = stdout_sink, .ctx = m};
+	struct boot_timer_sink marks = {.mark = machine_boot_mark, .ctx = vm};
 	int r;
 
 	memset(m, 0, sizeof(*m));
@@ -103,6 +109,9 @@ int machine_init(struct machine *m, struct vm *vm, int console_fd, const char **
 	if ((r = pvpanic_init(&m->pvpanic, &m->stop)) < 0 ||
 	    (r = pvpanic_attach(&m->pvpanic, &vm->pio, MACHINE_PVPANIC_PORT)) < 0)
 		return attach_fail(why, "pvpanic", r);
+	if ((r = boot_timer_init(&m->boot_timer, &marks)) < 0 ||
+	    (r = boot_timer_attach(&m->boot_timer, &vm->pio, BOOT_TIMER_PORT)) < 0)
+		return attach_fail(why, "the boot timer", r);
 
 	r = acpi_build(&vm->mem, &acpi, &m->acpi_rsdp_gpa);
 	if (r < 0) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "devices/acpi_pm.h"
+#include "devices/boot_timer.h"
 #include "devices/console.h"
 #include "devices/debug_exit.h"
 #include "devices/dev.h"
@@ -50,6 +51,7 @@ struct machine {
 	struct debug_exit debug_exit;
 	struct port80 port80;
 	struct pvpanic pvpanic;
+	struct boot_timer boot_timer; /* marks for --stats (vmm/boot_marks.h) */
 	struct virtio_host virtio; /* virtio devices: PCI slots from 1, BARs in the MMIO window */
 	bool console_started;
 	uint64_t acpi_rsdp_gpa;

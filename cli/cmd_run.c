@@ -405,6 +405,7 @@ int cmd_run(int argc, char **argv)
 		goto out_files;
 
 	cfg.trace_exits = stats != STATS_OFF;
+	cfg.launch_ns = cli_launch_ns;
 	r = vm_create(&vm, &cfg, &why);
 	if (r < 0) {
 		cli_error("%s", why);

@@ -18,4 +18,7 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int check_mem_fits_host(uint64_t mem_size);
 
+/* vm_monotonic_ns() at the start of main(): where --stats' "launch" is. */
+extern uint64_t cli_launch_ns;
+
 #endif

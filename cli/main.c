@@ -85,9 +85,14 @@ static int finish_stdout(int status)
 
 static int dispatch(int argc, char **argv);
 
+uint64_t cli_launch_ns;
+
 int main(int argc, char **argv)
 {
-	unsigned int closed = reserve_std_fds();
+	unsigned int closed;
+
+	cli_launch_ns = vm_monotonic_ns(); /* "launch" in --stats */
+	closed = reserve_std_fds();
 
 	if (closed & (1u << STDOUT_FILENO)) {
 		cli_error("stdout is closed: nothing nestvmm prints would be seen");

@@ -61,6 +61,10 @@ int stats_output_print(FILE *f, struct vm *vm, enum stats_mode mode)
 	rep.vm_delta = vm_delta;
 	rep.vcpu_stats = vcpu_delta ? vcpu_stats : NULL;
 	rep.vcpu_delta = vcpu_delta;
+	if (vm->first_run_ns && vm->cfg.launch_ns)
+		rep.launch_to_run_ns = vm->first_run_ns - vm->cfg.launch_ns;
+	rep.marks = vm->boot_marks.marks;
+	rep.nr_marks = vm->boot_marks.n;
 	if (vm->cfg.trace_exits) {
 		rep.kernel_exits = vm->exit_counts;
 		rep.kernel_exits_why = vm->exit_counts ? NULL : vm->exit_trace_why;

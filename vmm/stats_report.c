@@ -212,6 +212,17 @@ static void print_summary(FILE *f, const struct stats_report *r, const struct to
 		fprintf(f,
 			"  %" PRIu64 " exits of keys beyond the first %d are in the (other) row\n",
 			other, EXIT_STATS_MAX_KEYS);
+	if (r->launch_to_run_ns)
+		fprintf(f, "  launch -> first KVM_RUN   %10.3f ms\n",
+			(double)r->launch_to_run_ns / 1e6);
+	for (unsigned int i = 0; i < r->nr_marks; i++) {
+		const struct vm_boot_mark *m = &r->marks[i];
+
+		fprintf(f, "  launch -> boot mark 0x%02x %10.3f ms", m->value, (double)m->ns / 1e6);
+		if (m->has_kvm_exits)
+			fprintf(f, ", %" PRIu64 " exits", m->kvm_exits);
+		fprintf(f, " (%" PRIu64 " to userspace)\n", m->user_exits);
+	}
 }
 
 static bool is_first(const char *name)
@@ -524,7 +535,21 @@ int stats_report_print_json(FILE *f, const struct stats_report *r)
 	json_kvm(f, "kvm_vcpu", r->vcpu_stats, r->vcpu_delta);
 	json_kvm(f, "kvm_vm", r->vm_stats, r->vm_delta);
 	json_kernel_exits(f, r);
-	fputs("\n}\n", f);
+	if (r->launch_to_run_ns)
+		fprintf(f, ",\n  \"launch_to_first_run_ns\": %" PRIu64, r->launch_to_run_ns);
+	fputs(",\n  \"boot_marks\": [", f);
+	for (unsigned int i = 0; i < r->nr_marks; i++) {
+		const struct vm_boot_mark *m = &r->marks[i];
+
+		fprintf(f, "%s{\"value\": %u, \"ns\": %" PRIu64 ", \"exits\": ", i ? ", " : "",
+			m->value, m->ns);
+		if (m->has_kvm_exits)
+			fprintf(f, "%" PRIu64, m->kvm_exits);
+		else
+			fputs("null", f);
+		fprintf(f, ", \"user_exits\": %" PRIu64 "}", m->user_exits);
+	}
+	fputs("]\n}\n", f);
 	free(rows);
 	return ferror(f) ? -EIO : 0;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "vmm/boot_marks.h"
 #include "vmm/exit_stats.h"
 #include "vmm/kvm_exit_trace.h"
 #include "vmm/kvm_stats.h"
@@ -39,6 +40,13 @@ struct stats_report {
 	 */
 	const struct exit_reason_counts *kernel_exits;
 	const char *kernel_exits_why;
+	/*
+	 * Start-up: ns from launch to vCPU 0's first KVM_RUN (0: not known),
+	 * and the guest's boot-timer marks (vmm/boot_marks.h).
+	 */
+	uint64_t launch_to_run_ns;
+	const struct vm_boot_mark *marks;
+	unsigned int nr_marks;
 };
 
 /*

@@ -409,6 +409,9 @@ static void *vcpu_thread(void *arg)
 		vm_request_stop(vcpu->vm, VM_EXIT_VMM_ERROR, why);
 		return NULL;
 	}
+	if (vcpu->id == 0)
+		vcpu->vm->first_run_ns =
+		    vm_monotonic_ns(); /* launch -> first KVM_RUN, for --stats */
 	while (!vm_stopping(vcpu->vm) && !vcpu->parked) {
 		uint64_t t0, t1, t2;
 		enum exit_action act;

@@ -95,6 +95,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const char **why)
 	vm->kvm.fd = -1;
 	vm->cfg = *cfg;
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	vm_boot_marks_init(&vm->boot_marks);
 	pthread_mutex_init(&vm->gate_lock, NULL);
 	pthread_cond_init(&vm->gate_cond, NULL);
 	bus_init(&vm->pio);
@@ -195,6 +196,7 @@ void vm_destroy(struct vm *vm)
 		close(vm->fd);
 	kvm_close(&vm->kvm);
 	pthread_mutex_destroy(&vm->stop_lock);
+	vm_boot_marks_destroy(&vm->boot_marks);
 	pthread_mutex_destroy(&vm->gate_lock);
 	pthread_cond_destroy(&vm->gate_cond);
 	vm->fd = -1;
@@ -329,6 +331,7 @@ int vm_run(struct vm *vm)
 	if (vm->vm_stats)
 		kvm_stats_read(vm->vm_stats, vm->vm_stats_start);
 	vm->run_start_tsc = __rdtsc();
+	vm->run_start_ns = vm_monotonic_ns();
 	for (nr_started = 0; nr_started < vm->nr_vcpus; nr_started++) {
 		r = vcpu_start(&vm->vcpus[nr_started]);
 		if (r < 0) {

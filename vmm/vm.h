@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/boot_marks.h"
 #include "vmm/bus.h"
 #include "vmm/guest_mem.h"
 #include "vmm/kvm.h"
@@ -49,7 +50,8 @@ struct vm_config {
 	bool stats;		 /* collect exit statistics */
 	const char *kvm_path;	 /* default /dev/kvm */
 	enum nested_mode nested; /* what of SVM/VMX the guest sees (default auto) */
-	bool trace_exits; /* count the exits KVM handles in the kernel, by reason (--stats) */
+	bool trace_exits;   /* count the exits KVM handles in the kernel, by reason (--stats) */
+	uint64_t launch_ns; /* vm_monotonic_ns() when nestvmm started; 0: time from vm_run */
 };
 
 struct vm {
@@ -75,6 +77,9 @@ struct vm {
 	bool vcpus_abandoned;  /* a vCPU thread did not stop: do not free what it uses */
 
 	uint64_t run_start_tsc, run_end_tsc;
+	uint64_t run_start_ns;		 /* vm_monotonic_ns() at vm_run */
+	uint64_t first_run_ns;		 /* ... at the first KVM_RUN of vCPU 0 */
+	struct vm_boot_marks boot_marks; /* the guest's writes to the boot timer */
 	struct kvm_stats *vm_stats;
 	uint64_t *vm_stats_start, *vm_stats_end;
 

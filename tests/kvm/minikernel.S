@@ -6,6 +6,8 @@
  * Assembled and linked flat at 0 (tests/kvm/meson.build): the file itself is
  * the image. What it does is chosen by the first byte of its command line:
  *   s<digit>  write the digit to the debug-exit port 0x501, then halt
+ *   b<char>   write the character to the boot timer 0x507, then 0 to the
+ *             debug-exit port
  *   f         print "flood" lines to COM1 forever
  *   h         print the banner, then halt with interrupts off
  *   other     print the banner, then echo every byte COM1 receives
@@ -15,6 +17,7 @@
 #define COM1	 0x3f8
 #define COM1_LSR (COM1 + 5)
 #define DEBUG_EXIT 0x501
+#define BOOT_TIMER 0x507
 
 	.text
 	.globl _start
@@ -55,6 +58,8 @@ entry64:
 	movzbl	(%rbx), %eax
 	cmp	$'s', %al
 	je	status
+	cmp	$'b', %al
+	je	mark
 	cmp	$'f', %al
 	je	flood
 	lea	banner(%rip), %rdi
@@ -70,6 +75,15 @@ echo:
 	inb	%dx, %al
 	outb	%al, %dx
 	jmp	echo
+
+mark:
+	movzbl	1(%rbx), %eax
+	mov	$BOOT_TIMER, %dx
+	outb	%al, %dx
+	xor	%eax, %eax
+	mov	$DEBUG_EXIT, %dx
+	outb	%al, %dx
+	jmp	halt
 
 status:
 	movzbl	1(%rbx), %eax

@@ -13,6 +13,7 @@ tests/kvm/minikernel.S.
 
 usage: run_cli.py NESTVMM MINIKERNEL
 """
+import json
 import os
 import pty
 import resource
@@ -375,6 +376,28 @@ def test_fault_hook(tmp):
     os.unlink(disk)
 
 
+def test_boot_timer():
+    """A write to the boot timer port shows in --stats, table and JSON, with the start-up time."""
+    r = subprocess.run([NESTVMM, "run", "-k", KERNEL, "-p", "bA", "--stats"],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    err = r.stderr.decode(errors="replace")
+    check(r.returncode == 1, "boot mark: status %d, want 1 (debug-exit 0)" % r.returncode)
+    check("launch -> boot mark 0x41 " in err and " to userspace)" in err,
+          "boot mark: no 'launch -> boot mark 0x41' line: %s" % err)
+    check("launch -> first KVM_RUN " in err, "boot mark: no start-up line: %s" % err)
+    r = subprocess.run([NESTVMM, "run", "-k", KERNEL, "-p", "bA", "--stats=json"],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    try:
+        doc = json.loads(r.stderr.decode(errors="replace").split("\nnestvmm: ")[0])
+        marks = doc.get("boot_marks", [])
+        ok = (len(marks) == 1 and marks[0]["value"] == 0x41 and marks[0]["ns"] > 0 and
+              marks[0]["user_exits"] >= 1 and doc.get("launch_to_first_run_ns", 0) > 0 and
+              marks[0]["ns"] > doc["launch_to_first_run_ns"])
+    except (ValueError, KeyError, IndexError) as e:
+        ok, marks = False, repr(e)
+    check(ok, "boot mark JSON: %s" % marks)
+
+
 def main():
     try:
         fd = os.open("/dev/kvm", os.O_RDWR)
@@ -398,6 +421,7 @@ def main():
         test_sandbox_violation("vcpu", "pty", tmp)
         test_sandbox_options(tmp)
         test_fault_hook(tmp)
+        test_boot_timer()
         test_bench_output_errors()
         test_bench_scratch_never_left(tmp)
     print("%d checks, %d failed" % (checks, len(failures)))
