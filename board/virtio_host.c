@@ -43,30 +43,37 @@ static int fail(const char **why, const struct virtio_dev *dev, const char *what
 }
 
 /*
- * Which write size the notify ioeventfds match: any (0) if KVM can, else
- * Linux's 16 bits. Bound once and unbound again to find out, so that a
- * KVM without ioeventfds fails the attach with a clear reason; the BAR's
- * decoding binds them for real (hd_notify_decode).
+ * Bind every queue's notify register to its kick eventfd before the guest
+ * runs: any write size if KVM can, else Linux's 16 bits (found on queue 0).
  */
-static int probe_notify_len(struct vm *vm, uint64_t addr, int fd, unsigned int *len)
+static int bind_all_kicks(struct virtio_host_dev *hd)
 {
+	struct virtio_dev *dev = hd->vp.dev;
 	int r;
 
-	*len = 0;
-	r = vm_add_ioeventfd(vm, false, addr, 0, fd);
-	if (r == -EINVAL) {
-		*len = 2;
-		r = vm_add_ioeventfd(vm, false, addr, 2, fd);
+	hd->notify_len = 0;
+	for (unsigned int q = 0; q < dev->nr_queues; q++) {
+		uint64_t addr = virtio_pci_notify_addr(&hd->vp, q);
+
+		r = vm_add_ioeventfd(hd->host->vm, false, addr, hd->notify_len, dev->kick_fd[q]);
+		if (r == -EINVAL && q == 0) {
+			hd->notify_len = 2;
+			r = vm_add_ioeventfd(hd->host->vm, false, addr, 2, dev->kick_fd[q]);
+		}
+		if (r < 0)
+			return r;
+		hd->notify_bound[q] = true;
 	}
-	return r < 0 ? r : vm_del_ioeventfd(vm, false, addr, *len, fd);
+	return 0;
 }
 
 /*
- * BAR 0 decoding went on or off. A bind that fails leaves that queue's
- * kicks on the slow path (an MMIO exit into notify_write, counted in
- * --stats), which is still correct; an unbind cannot fail for a bound fd.
+ * The transport's bind_kicks: a running device's BAR stopped or started
+ * decoding. A bind that fails leaves that queue's kicks on the slow path
+ * (an MMIO exit into notify_write, counted in --stats), which is still
+ * correct; an unbind cannot fail for a bound fd.
  */
-static void hd_notify_decode(void *ctx, bool on)
+static void hd_bind_kicks(void *ctx, bool on)
 {
 	struct virtio_host_dev *hd = ctx;
 	struct virtio_dev *dev = hd->vp.dev;
@@ -104,7 +111,7 @@ int virtio_host_add(struct virtio_host *h, struct virtio_dev *dev, const char **
 	    .msi_route = hd_msi_route,
 	    .msi_fire = hd_msi_fire,
 	    .intx = hd_intx,
-	    .notify_decode = hd_notify_decode,
+	    .bind_kicks = hd_bind_kicks,
 	};
 	uint64_t bar;
 	int r;
@@ -135,8 +142,7 @@ int virtio_host_add(struct virtio_host *h, struct virtio_dev *dev, const char **
 	for (unsigned int v = 0; v < hd->vp.nr_vectors; v++)
 		if ((r = msi_vector_alloc(&h->msi, &hd->gsi[v], &hd->irqfd[v])) < 0)
 			return fail(why, dev, "MSI vector (KVM_IRQFD)", r);
-	if ((r = probe_notify_len(h->vm, virtio_pci_notify_addr(&hd->vp, 0), dev->kick_fd[0],
-				  &hd->notify_len)) < 0)
+	if ((r = bind_all_kicks(hd)) < 0)
 		return fail(why, dev, "KVM_IOEVENTFD", r);
 	if ((r = bus_register(&h->vm->mmio, bar, VIRTIO_PCI_BAR_SIZE, dev->name,
 			      &virtio_pci_bar_ops, &hd->vp)) < 0)
@@ -153,7 +159,7 @@ void virtio_host_destroy(struct virtio_host *h)
 	for (unsigned int i = 0; i < h->nr_devs; i++) {
 		struct virtio_host_dev *hd = h->devs[i];
 
-		hd_notify_decode(hd, false); /* before the kick eventfds close */
+		/* KVM drops the bindings with the VM; it holds its own eventfd references. */
 		virtio_pci_destroy(&hd->vp);
 		for (unsigned int v = 0; v < VIRTIO_PCI_MAX_VECTORS; v++)
 			if (hd->irqfd[v] >= 0)

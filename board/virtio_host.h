@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Where virtio devices plug into a VM: each gets a PCI slot, BAR 0 in a
- * PCI MMIO window, an ioeventfd on each queue's notify register (bound
- * while the BAR decodes), an MSI GSI
+ * PCI MMIO window, an ioeventfd on each queue's notify register (unbound
+ * while a running device's BAR does not decode), an MSI GSI
  * and irqfd per MSI-X vector, and the INTx line the ACPI _PRT names for its
  * slot. `nestvmm run`'s PC (board/machine.c) and the bench VM both use it.
  */
@@ -27,7 +27,7 @@ struct virtio_host_dev {
 	unsigned int gsi[VIRTIO_PCI_MAX_VECTORS];
 	int irqfd[VIRTIO_PCI_MAX_VECTORS];
 	unsigned int notify_len;	      /* the ioeventfds' write size: 0 = any */
-	bool notify_bound[VIRTIO_MAX_QUEUES]; /* while BAR 0 decodes */
+	bool notify_bound[VIRTIO_MAX_QUEUES]; /* see struct virtio_pci_platform.bind_kicks */
 };
 
 struct virtio_host {

@@ -138,6 +138,23 @@ static const struct virtio_transport_ops transport_ops = {
     .needs_reset = transport_needs_reset,
 };
 
+/* --- kick binding --- */
+
+/* Kicks reach a running device only while its BAR decodes (see pci.h). */
+static void update_kick_binding(struct virtio_pci *vp)
+{
+	bool want;
+
+	pthread_mutex_lock(&vp->bind_lock);
+	want = atomic_load_explicit(&vp->decode, memory_order_acquire) || !vp->running;
+	if (want != vp->kicks_bound) {
+		vp->kicks_bound = want;
+		if (vp->plat.bind_kicks)
+			vp->plat.bind_kicks(vp->plat.ctx, want);
+	}
+	pthread_mutex_unlock(&vp->bind_lock);
+}
+
 /* --- device status (status_lock held, lock not held) --- */
 
 static void device_reset(struct virtio_pci *vp)
@@ -147,6 +164,7 @@ static void device_reset(struct virtio_pci *vp)
 	/* Stops the device's threads: they must not hold vp->lock to finish. */
 	dev->ops->reset(dev);
 	vp->running = false;
+	update_kick_binding(vp);
 
 	pthread_mutex_lock(&vp->lock);
 	for (unsigned int i = 0; i < dev->nr_queues; i++) {
@@ -207,6 +225,7 @@ static void device_start_or_flag(struct virtio_pci *vp)
 {
 	if (device_start(vp) == 0) {
 		vp->running = true;
+		update_kick_binding(vp);
 		return;
 	}
 	pthread_mutex_lock(&vp->lock);
@@ -603,9 +622,8 @@ static void update_decode(struct virtio_pci *vp)
 	bool on = (pci_cfg_get16(&vp->cfg, PCI_COMMAND) & PCI_COMMAND_MEMORY) &&
 		  pci_cfg_bar_addr(&vp->cfg, 0) == vp->bar_addr;
 
-	if (atomic_exchange_explicit(&vp->decode, on, memory_order_acq_rel) != on &&
-	    vp->plat.notify_decode)
-		vp->plat.notify_decode(vp->plat.ctx, on);
+	if (atomic_exchange_explicit(&vp->decode, on, memory_order_acq_rel) != on)
+		update_kick_binding(vp);
 }
 
 /*
@@ -638,6 +656,7 @@ static void bus_master_update(struct virtio_pci *vp)
 	} else if (!on && vp->running) {
 		vp->dev->ops->reset(vp->dev); /* returns once nothing is in flight */
 		vp->running = false;
+		update_kick_binding(vp);
 		pthread_mutex_lock(&vp->lock);
 		vp->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 		config_changed(vp); /* INTx now, or an MSI-X message held pending */
@@ -733,6 +752,8 @@ int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *dev, struct guest_
 	vp->config_vector = VIRTIO_MSI_NO_VECTOR;
 	pthread_mutex_init(&vp->status_lock, NULL);
 	pthread_mutex_init(&vp->lock, NULL);
+	pthread_mutex_init(&vp->bind_lock, NULL);
+	vp->kicks_bound = true; /* the platform binds them at attach */
 	for (unsigned int i = 0; i < vp->nr_vectors; i++)
 		vp->msix[i].ctrl = 1; /* vectors start masked (PCI 6.8.2.9) */
 	for (unsigned int i = 0; i < dev->nr_queues; i++) {
@@ -814,5 +835,6 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	}
 	pthread_mutex_destroy(&vp->lock);
 	pthread_mutex_destroy(&vp->status_lock);
+	pthread_mutex_destroy(&vp->bind_lock);
 	vp->dev = NULL;
 }

@@ -14,8 +14,9 @@
  * nestvmm plays the firmware and places BAR 0 before the guest starts; it
  * stays there (the bus is fixed while vCPUs run). A guest that moves the
  * BAR, or turns memory decoding off, loses the registers until it puts the
- * BAR back: accesses read all-ones and writes are dropped, and the kick
- * ioeventfds are unbound so that a notify write is dropped too.
+ * BAR back: accesses read all-ones and writes are dropped, and while the
+ * device runs the kick ioeventfds are unbound so that a notify write is
+ * dropped too.
  *
  * Bus mastering (PCI_COMMAND_MASTER) gates everything the device does to
  * guest memory: without it the device is not started (a DRIVER_OK waits
@@ -100,11 +101,13 @@ struct virtio_pci_platform {
 	/* Drive the INTx line (used while MSI-X is off). */
 	void (*intx)(void *ctx, int level);
 	/*
-	 * Optional: BAR 0 decoding went on or off (called with the PCI bus
-	 * lock held). Bind or unbind the queues' kick ioeventfds: while they
-	 * are unbound a notify write reaches the transport, which drops it.
+	 * Optional: bind (@on) or unbind the queues' kick ioeventfds. They
+	 * start bound; they are unbound while a running device's BAR 0 does
+	 * not decode, so that a notify write reaches the transport, which
+	 * drops it. (A device that is not running acts on no kick, so the
+	 * BAR sizing of a boot costs no KVM_IOEVENTFD calls.)
 	 */
-	void (*notify_decode)(void *ctx, bool on);
+	void (*bind_kicks)(void *ctx, bool on);
 	void *ctx;
 };
 
@@ -148,6 +151,9 @@ struct virtio_pci {
 	/* PCI_COMMAND_MASTER: DMA and MSI-X messages allowed (set with both locks) */
 	bool bus_master;
 	bool running; /* ops->start() done, no reset since (status_lock) */
+	/* The kick ioeventfds are bound (bind_lock; see bind_kicks) */
+	pthread_mutex_t bind_lock;
+	bool kicks_bound;
 	struct virtio_pci_queue queues[VIRTIO_MAX_QUEUES];
 	unsigned int nr_vectors;
 	struct virtio_pci_msix_entry msix[VIRTIO_PCI_MAX_VECTORS];

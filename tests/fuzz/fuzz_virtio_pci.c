@@ -22,8 +22,9 @@
  * What must hold after every operation (a trap otherwise): the device is
  * never started twice without a reset, never runs (nor gets started)
  * without bus mastering, no MSI-X message leaves while bus mastering or
- * MSI-X is off or for a vector that does not exist, the kick ioeventfds'
- * decode callback alternates on/off, and a read fills exactly its size.
+ * MSI-X is off or for a vector that does not exist, the kick ioeventfds
+ * are bound exactly while the device is not running or its BAR decodes
+ * (told only of changes), and a read fills exactly its size.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,7 +51,7 @@ struct fake {
 	struct virtio_pci *vp;
 	uint8_t behaviour;
 	bool running;
-	int decode; /* -1: never told */
+	int bound; /* the kick ioeventfds: they start bound */
 	uint8_t config[64];
 };
 
@@ -134,11 +135,11 @@ static void p_intx(void *ctx, int level)
 		fuzz_virtio_pci_stats.intx_raises++;
 }
 
-static void p_decode(void *ctx, bool on)
+static void p_bind(void *ctx, bool on)
 {
 	(void)ctx;
-	check(fake.decode != (int)on); /* told only of changes */
-	fake.decode = on;
+	check(fake.bound != (int)on); /* told only of changes */
+	fake.bound = on;
 	fuzz_virtio_pci_stats.decode_changes++;
 }
 
@@ -238,8 +239,13 @@ static void driver_steps(struct input *in)
 /* What must hold between any two operations. */
 static void invariants(void)
 {
+	bool decodes = (pci_cfg_get16(&vp.cfg, PCI_COMMAND) & PCI_COMMAND_MEMORY) &&
+		       pci_cfg_bar_addr(&vp.cfg, 0) == vp.bar_addr;
+
 	check(!fake.running || bus_master_on());
 	check(fake.running == vp.running);
+	/* No kick reaches a running device whose BAR does not decode. */
+	check(fake.bound == (decodes || !fake.running));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -249,14 +255,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .msi_route = p_route,
 	    .msi_fire = p_fire,
 	    .intx = p_intx,
-	    .notify_decode = p_decode,
+	    .bind_kicks = p_bind,
 	};
 	uint8_t nq = 1 + get8(&in) % 4, qshift = 2 + get8(&in) % 8, clen = get8(&in) % 65;
 	int ops = 0;
 
 	memset(&fake, 0, sizeof(fake));
 	fake.behaviour = get8(&in);
-	fake.decode = -1;
+	fake.bound = 1;
 	fake.dev = (struct virtio_dev){
 	    .ops = &fake_ops,
 	    .name = "fuzz",

@@ -16,7 +16,7 @@ struct fuzz_virtio_pci_stats {
 	unsigned long ran;	      /* inputs that ended with the device running */
 	unsigned long fires;	      /* MSI-X messages sent */
 	unsigned long intx_raises;    /* INTx line raised */
-	unsigned long decode_changes; /* kick ioeventfds bound or unbound */
+	unsigned long decode_changes; /* kick ioeventfds unbound or bound again */
 	unsigned long needs_reset;    /* operations after which NEEDS_RESET showed */
 };
 

@@ -3,7 +3,8 @@
  * The modern virtio-pci transport against a fake device and a fake
  * platform: capabilities, feature negotiation, the status state machine,
  * queue registers, MSI-X masking and pending bits, INTx with ISR, BAR
- * decoding (and the kick ioeventfds it binds), bus mastering, the
+ * decoding (and the kick ioeventfds it unbinds under a running device),
+ * bus mastering, the
  * config-space window, and random hostile accesses.
  */
 #include <errno.h>
@@ -37,8 +38,8 @@ struct fake_platform {
 	uint32_t route_data[VIRTIO_PCI_MAX_VECTORS];
 	int intx;
 	unsigned int intx_raises;
-	int decode; /* what notify_decode said last: -1 never called */
-	unsigned int decode_calls;
+	int bound; /* what bind_kicks said last; they start bound */
+	unsigned int bind_calls;
 };
 
 struct fixture {
@@ -98,12 +99,12 @@ static void fp_intx(void *ctx, int level)
 	fp->intx = level;
 }
 
-static void fp_notify_decode(void *ctx, bool on)
+static void fp_bind_kicks(void *ctx, bool on)
 {
 	struct fake_platform *fp = ctx;
 
-	fp->decode = on;
-	fp->decode_calls++;
+	fp->bound = on;
+	fp->bind_calls++;
 }
 
 static int setup(void **state)
@@ -113,7 +114,7 @@ static int setup(void **state)
 	    .msi_route = fp_route,
 	    .msi_fire = fp_fire,
 	    .intx = fp_intx,
-	    .notify_decode = fp_notify_decode,
+	    .bind_kicks = fp_bind_kicks,
 	};
 
 	assert_non_null(f);
@@ -130,7 +131,7 @@ static int setup(void **state)
 	for (unsigned int i = 0; i < sizeof(f->fd.config); i++)
 		f->fd.config[i] = (uint8_t)(0xa0 + i);
 	plat.ctx = &f->fp;
-	f->fp.decode = -1;
+	f->fp.bound = 1;
 	assert_int_equal(virtio_pci_init(&f->vp, &f->fd.dev, &f->mem, &plat, BAR_ADDR), 0);
 	*state = f;
 	return 0;
@@ -306,26 +307,41 @@ static void test_decode_gating(void **state)
 	assert_int_equal(cfg_rd(f, PCI_BAR0, 4) & ~0xfu, (uint32_t) ~(VIRTIO_PCI_BAR_SIZE - 1));
 }
 
-/* The kick ioeventfds follow decoding: bound exactly while BAR 0 decodes. */
-static void test_decode_binds_kicks(void **state)
+/*
+ * The kick ioeventfds: bound from the start, unbound exactly while a running
+ * device's BAR 0 does not decode. The BAR sizing of a boot, before the
+ * driver starts the device, costs no call.
+ */
+static void test_kicks_bound_while_running_device_decodes(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(f->fp.decode_calls, 0); /* off at reset: nothing bound */
 	enable_decode(f);
-	assert_int_equal(f->fp.decode, 1);
-	assert_int_equal(f->fp.decode_calls, 1);
-	enable_decode(f); /* the same value again: no change */
-	assert_int_equal(f->fp.decode_calls, 1);
-	cfg_wr(f, PCI_COMMAND, 2, PCI_COMMAND_MASTER); /* memory off */
-	assert_int_equal(f->fp.decode, 0);
-	assert_int_equal(f->fp.decode_calls, 2);
-	enable_decode(f);
-	cfg_wr(f, PCI_BAR0, 4, 0xd0000000u); /* moved away */
-	assert_int_equal(f->fp.decode, 0);
+	cfg_wr(f, PCI_COMMAND, 2, PCI_COMMAND_MASTER); /* sizing: memory off, then on */
+	cfg_wr(f, PCI_BAR0, 4, 0xffffffffu);
 	cfg_wr(f, PCI_BAR0, 4, (uint32_t)BAR_ADDR);
-	assert_int_equal(f->fp.decode, 1);
-	assert_int_equal(f->fp.decode_calls, 5);
+	enable_decode(f);
+	assert_int_equal(f->fp.bind_calls, 0);
+
+	negotiate(f);
+	setup_queue(f, 0, 16);
+	set_status(f, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+			  VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(f->fd.starts, 1);
+	assert_int_equal(f->fp.bind_calls, 0);	       /* running and decoding: stay bound */
+	cfg_wr(f, PCI_COMMAND, 2, PCI_COMMAND_MASTER); /* memory off under a running device */
+	assert_int_equal(f->fp.bound, 0);
+	assert_int_equal(f->fp.bind_calls, 1);
+	wr(f, VIRTIO_PCI_NOTIFY_OFF, 2, 0); /* the slow path drops it too (decode off) */
+	enable_decode(f);
+	assert_int_equal(f->fp.bound, 1);
+	cfg_wr(f, PCI_BAR0, 4, 0xd0000000u); /* moved away while running */
+	assert_int_equal(f->fp.bound, 0);
+	/* Bus mastering off while the BAR is away stops the device: bound again. */
+	cfg_wr(f, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_int_equal(f->fd.resets, 1);
+	assert_int_equal(f->fp.bound, 1);
+	assert_int_equal(f->fp.bind_calls, 4);
 }
 
 static const uint8_t all_ok = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
@@ -712,7 +728,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_identity_and_caps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_decode_gating, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_decode_binds_kicks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kicks_bound_while_running_device_decodes, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bus_master_gates_start, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bus_master_clear_stops_device, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_device_config, setup, teardown),
