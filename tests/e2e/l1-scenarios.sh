@@ -26,9 +26,7 @@
 # all: the whole image, for the ro disk only, else "-").
 # When nestvmm has no --disk option they are skipped: RIG-BLK-SKIP REASON
 # (and when L1 cannot make the image: RIG-BLK-IMAGE-FAIL, a failure).
-# dur-kill-E-1, dur-eio-E-1 for each engine E: one kill -9 and one EIO
-# durability cycle (bench/rig/l1-durability.sh; L2 runs
-# bench/rig/l2-init-durability).
+# The durability cycles run in an L1 of their own (l1-durability-e2e.sh).
 # Each nestvmm run is bounded by `timeout` (busybox: 143 when it fired).
 T=${RIG_E2E_L2_TIMEOUT:-150}
 base="console=ttyS0 loglevel=4 rdinit=/init"
@@ -122,15 +120,4 @@ else
 	rm -f /tmp/blk-master.img
 fi
 
-# Durability, one kill -9 and one EIO cycle per engine
-# (bench/rig/l1-durability.sh; bench/rig/durability runs 20 of each).
-if [ ! -f /rig/durability.sh ] || [ ! -x /bin/rig-durability ]; then
-	echo "RIG-DUR-SKIP L1 has no /rig/durability.sh or /bin/rig-durability"
-elif ! nestvmm run --help 2>&1 | grep -q -- '--disk'; then
-	echo "RIG-DUR-SKIP nestvmm run has no --disk option"
-else
-	. /rig/durability.sh
-	dur_run kill 1
-	dur_run eio 1
-fi
 exit 0
