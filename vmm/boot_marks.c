@@ -61,7 +61,5 @@ void vm_boot_mark(struct vm *vm, uint8_t value)
 	pthread_mutex_lock(&bm->lock);
 	if (bm->n < VM_MAX_BOOT_MARKS)
 		bm->marks[bm->n++] = m;
-	else
-		bm->dropped++;
 	pthread_mutex_unlock(&bm->lock);
 }

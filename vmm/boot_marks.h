@@ -26,10 +26,10 @@ struct vm_boot_mark {
 	uint64_t user_exits; /* exits that reached nestvmm */
 };
 
+/* The first VM_MAX_BOOT_MARKS marks; later ones are not kept. */
 struct vm_boot_marks {
 	pthread_mutex_t lock;
 	unsigned int n;
-	unsigned int dropped; /* marks past VM_MAX_BOOT_MARKS */
 	struct vm_boot_mark marks[VM_MAX_BOOT_MARKS];
 };
 

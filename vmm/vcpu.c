@@ -394,7 +394,6 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *vcpu = arg;
 	struct kvm_run *run = vcpu->run;
 	struct exit_key key;
-
 	char name[16];
 
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
