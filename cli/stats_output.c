@@ -3,12 +3,30 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "vmm/exit_stats.h"
 #include "vmm/kvm_stats.h"
 #include "vmm/stats_report.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
+
+/* RSS minus the resident guest RAM, or -1 when either cannot be read. */
+static int64_t vmm_memory(struct vm *vm)
+{
+	long pages = 0, rss = 0;
+	int64_t guest = guest_mem_resident(&vm->mem);
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+		rss = -1;
+	fclose(f);
+	if (rss < 0 || guest < 0)
+		return -1;
+	return (int64_t)rss * sysconf(_SC_PAGESIZE) - guest;
+}
 
 /* kvm_stats_delta() of one vCPU or VM, summed into @acc. */
 static void add_delta(const struct kvm_stats *st, const uint64_t *start, const uint64_t *end,
@@ -63,6 +81,7 @@ int stats_output_print(FILE *f, struct vm *vm, enum stats_mode mode)
 	rep.vcpu_delta = vcpu_delta;
 	if (vm->first_run_ns && vm->cfg.launch_ns)
 		rep.launch_to_run_ns = vm->first_run_ns - vm->cfg.launch_ns;
+	rep.vmm_memory_bytes = vmm_memory(vm);
 	rep.marks = vm->boot_marks.marks;
 	rep.nr_marks = vm->boot_marks.n;
 	if (vm->cfg.trace_exits) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -153,4 +154,28 @@ void *gpa_to_hva(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 		return r->hva ? r->hva + (gpa - r->gpa) : NULL;
 	}
 	return NULL;
+}
+
+int64_t guest_mem_resident(const struct guest_mem *mem)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t pages = (mem->map_len + page - 1) / page;
+	unsigned char *vec;
+	int64_t resident = 0;
+
+	if (!mem->map || !mem->map_len)
+		return 0;
+	vec = malloc(pages);
+	if (!vec)
+		return -ENOMEM;
+	if (mincore(mem->map, mem->map_len, vec) < 0) {
+		int r = -errno;
+
+		free(vec);
+		return r;
+	}
+	for (size_t i = 0; i < pages; i++)
+		resident += vec[i] & 1;
+	free(vec);
+	return resident * (int64_t)page;
 }

@@ -57,4 +57,11 @@ bool guest_mem_shmem_thp(const char *shmem_enabled);
  */
 void *gpa_to_hva(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
+/*
+ * Bytes of guest RAM resident in host memory now (mincore() over the
+ * mapping), or -errno: what --stats subtracts from the process's RSS to
+ * show the VMM's own memory.
+ */
+int64_t guest_mem_resident(const struct guest_mem *mem);
+
 #endif

@@ -66,7 +66,7 @@ static const int main_calls[] = {
     SCMP_SYS(read),	   SCMP_SYS(pread64), SCMP_SYS(poll),  SCMP_SYS(ppoll),
     SCMP_SYS(close),	   SCMP_SYS(openat),  SCMP_SYS(lseek), SCMP_SYS(getdents64),
     SCMP_SYS(mkdir),	   SCMP_SYS(rmdir),   SCMP_SYS(fcntl), SCMP_SYS(rt_sigaction),
-    SCMP_SYS(sigaltstack),
+    SCMP_SYS(sigaltstack), SCMP_SYS(mincore), /* --stats: resident guest RAM */
 };
 
 /*

@@ -215,6 +215,11 @@ static void print_summary(FILE *f, const struct stats_report *r, const struct to
 	if (r->launch_to_run_ns)
 		fprintf(f, "  launch -> first KVM_RUN   %10.3f ms\n",
 			(double)r->launch_to_run_ns / 1e6);
+	if (r->vmm_memory_bytes > 0)
+		fprintf(
+		    f,
+		    "  VMM memory                %10.0f KiB (RSS minus the resident guest RAM)\n",
+		    (double)r->vmm_memory_bytes / 1024);
 	for (unsigned int i = 0; i < r->nr_marks; i++) {
 		const struct vm_boot_mark *m = &r->marks[i];
 
@@ -537,6 +542,8 @@ int stats_report_print_json(FILE *f, const struct stats_report *r)
 	json_kernel_exits(f, r);
 	if (r->launch_to_run_ns)
 		fprintf(f, ",\n  \"launch_to_first_run_ns\": %" PRIu64, r->launch_to_run_ns);
+	if (r->vmm_memory_bytes > 0)
+		fprintf(f, ",\n  \"vmm_memory_bytes\": %" PRId64, r->vmm_memory_bytes);
 	fputs(",\n  \"boot_marks\": [", f);
 	for (unsigned int i = 0; i < r->nr_marks; i++) {
 		const struct vm_boot_mark *m = &r->marks[i];

@@ -47,6 +47,8 @@ struct stats_report {
 	uint64_t launch_to_run_ns;
 	const struct vm_boot_mark *marks;
 	unsigned int nr_marks;
+	/* The VMM's own memory: RSS minus the resident guest RAM; < 0: unknown. */
+	int64_t vmm_memory_bytes;
 };
 
 /*

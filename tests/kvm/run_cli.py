@@ -377,7 +377,8 @@ def test_fault_hook(tmp):
 
 
 def test_boot_timer():
-    """A write to the boot timer port shows in --stats, table and JSON, with the start-up time."""
+    """A write to the boot timer port shows in --stats, table and JSON, with the start-up
+    time and the VMM's own memory (RSS minus resident guest RAM: more than 0, under 64 MiB)."""
     r = subprocess.run([NESTVMM, "run", "-k", KERNEL, "-p", "bA", "--stats"],
                        stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
     err = r.stderr.decode(errors="replace")
@@ -385,6 +386,7 @@ def test_boot_timer():
     check("launch -> boot mark 0x41 " in err and " to userspace)" in err,
           "boot mark: no 'launch -> boot mark 0x41' line: %s" % err)
     check("launch -> first KVM_RUN " in err, "boot mark: no start-up line: %s" % err)
+    check(" KiB (RSS minus the resident guest RAM)" in err, "no VMM memory line: %s" % err)
     r = subprocess.run([NESTVMM, "run", "-k", KERNEL, "-p", "bA", "--stats=json"],
                        stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
     try:
@@ -392,7 +394,8 @@ def test_boot_timer():
         marks = doc.get("boot_marks", [])
         ok = (len(marks) == 1 and marks[0]["value"] == 0x41 and marks[0]["ns"] > 0 and
               marks[0]["user_exits"] >= 1 and doc.get("launch_to_first_run_ns", 0) > 0 and
-              marks[0]["ns"] > doc["launch_to_first_run_ns"])
+              marks[0]["ns"] > doc["launch_to_first_run_ns"] and
+              0 < doc.get("vmm_memory_bytes", 0) < (64 << 20))
     except (ValueError, KeyError, IndexError) as e:
         ok, marks = False, repr(e)
     check(ok, "boot mark JSON: %s" % marks)
