@@ -4,12 +4,13 @@
  * seccomp filter with the system calls its kind needs and nothing else,
  * and the process holds no capability.
  *
- * Each thread enters its sandbox itself, at the start of its life, before
- * it touches anything the guest controls: the vCPU threads, each virtio
- * queue's I/O thread (made during set-up, never by a vCPU, so no vCPU needs
- * clone), the console reader, and the main thread once it has started the
- * others (a filter is inherited by threads made later, so the main thread
- * goes last). A forbidden call traps: the SIGSYS handler names the thread
+ * Each thread enters its sandbox itself, before it touches anything the
+ * guest controls: the vCPU threads and the console reader at the start of
+ * their lives, each virtio queue's I/O thread (made during set-up, never by
+ * a vCPU, so no vCPU needs clone) once it has made its engine queue
+ * (virtio_blk_seal()), and the main thread once it has started the others
+ * (a filter is inherited by threads made later, so the main thread goes
+ * last). A forbidden call traps: the SIGSYS handler names the thread
  * kind and the system call on stderr, restores the terminal, and the
  * process exits with status 128 + SIGSYS (159).
  *
