@@ -66,7 +66,8 @@ static void deliver(struct virtio_pci *vp, uint16_t vec, uint8_t isr_bit)
 		return;
 	}
 	vp->isr |= isr_bit;
-	if (!vp->intx_level) {
+	/* PCI_COMMAND_INTX_DISABLE: the cause stays in ISR, the pin stays low. */
+	if (!vp->intx_level && !vp->intx_disabled) {
 		vp->intx_level = true;
 		vp->plat.intx(vp->plat.ctx, 1);
 	}
@@ -676,8 +677,16 @@ static void vp_cfg_write(void *opaque, unsigned off, unsigned size, uint32_t val
 	changed = pci_cfg_write(&vp->cfg, off, size, val);
 	if (changed & (PCI_CFG_CHANGED_BAR(0) | PCI_CFG_CHANGED_BAR(1) | PCI_CFG_CHANGED_COMMAND))
 		update_decode(vp);
-	if (changed & PCI_CFG_CHANGED_COMMAND)
+	if (changed & PCI_CFG_CHANGED_COMMAND) {
 		bus_master_update(vp);
+		pthread_mutex_lock(&vp->lock);
+		vp->intx_disabled = pci_cfg_get16(&vp->cfg, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE;
+		if (vp->intx_disabled)
+			lower_intx(vp);
+		else if (vp->isr && !vp->msix_enabled && !vp->intx_level)
+			deliver(vp, VIRTIO_MSI_NO_VECTOR, 0); /* a cause held while disabled */
+		pthread_mutex_unlock(&vp->lock);
+	}
 	if (!in_field(off, size, (unsigned int)vp->msix_cap + 2, 2))
 		return;
 	ctrl = pci_cfg_get16(&vp->cfg, (unsigned int)vp->msix_cap + 2);

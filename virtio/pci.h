@@ -146,6 +146,7 @@ struct virtio_pci {
 	uint8_t config_generation;
 	uint8_t isr;
 	bool intx_level;
+	bool intx_disabled; /* PCI_COMMAND_INTX_DISABLE */
 	uint16_t queue_select;
 	uint16_t config_vector;
 	/* PCI_COMMAND_MASTER: DMA and MSI-X messages allowed (set with both locks) */

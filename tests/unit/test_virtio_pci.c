@@ -609,6 +609,18 @@ static void test_intx_and_isr(void **state)
 	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), 3);
 	assert_int_equal(f->fp.intx, 0);
 	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), 0);
+	/* INTx disabled in PCI_COMMAND: the cause is kept, the pin is not raised. */
+	virtio_notify_queue(dev, 0);
+	assert_int_equal(f->fp.intx, 1);
+	cfg_wr(f, PCI_COMMAND, 2,
+	       PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
+	assert_int_equal(f->fp.intx, 0); /* the raised line goes down */
+	virtio_notify_config(dev);
+	assert_int_equal(f->fp.intx, 0);
+	enable_decode(f); /* enabled again: the held causes raise it */
+	assert_int_equal(f->fp.intx, 1);
+	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), 3);
+	assert_int_equal(f->fp.intx, 0);
 	/* Enabling MSI-X drops a raised INTx line. */
 	virtio_notify_queue(dev, 0);
 	assert_int_equal(f->fp.intx, 1);
