@@ -21,6 +21,11 @@ bool replay_verdict(void);
 
 void replay_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+struct replay_buf;
+/* Run edge input @b (@what names it); replay_fail() unless *@counter moved by @delta. */
+void replay_expect(const char *what, const struct replay_buf *b, const unsigned long *counter,
+		   unsigned long delta);
+
 /* Building an input, little-endian as the targets decode it. */
 struct replay_buf {
 	uint8_t b[REPLAY_MAX_INPUT];

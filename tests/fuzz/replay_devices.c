@@ -37,17 +37,6 @@ static void write_byte(struct replay_buf *b, unsigned int t, unsigned int window
 		replay_put16(b, i == 0 ? draw_for(256, value) : 0);
 }
 
-static void expect(const char *what, const struct replay_buf *b, const unsigned long *counter,
-		   unsigned long at_least)
-{
-	unsigned long before = *counter;
-
-	LLVMFuzzerTestOneInput(b->b, b->n);
-	if (*counter - before < at_least)
-		replay_fail("edge input '%s': %lu, want at least %lu", what, *counter - before,
-			    at_least);
-}
-
 void replay_edges(void)
 {
 	struct fuzz_devices_stats *st = &fuzz_devices_stats;
@@ -59,7 +48,7 @@ void replay_edges(void)
 	b->n = 0;
 	replay_put8(b, 0);
 	write_byte(b, 6, 0x502 - 0x501 + 6, 3, 7);
-	expect("a write to port 0x501 stops the VM", b, &st->stops, 1);
+	replay_expect("a write to port 0x501 stops the VM", b, &st->stops, 1);
 
 	/* Window 5 is COM1, 0x3f8..0x400 widened: THR 0x3f8 is offset 3. */
 	b->n = 0;
@@ -68,7 +57,7 @@ void replay_edges(void)
 	replay_put8(b, 0); /* a host event: */
 	replay_put16(b, 0);
 	replay_put16(b, draw_for(5, 1)); /* a flush */
-	expect("a byte written to COM1 reaches the sink", b, &st->out_bytes, 1);
+	replay_expect("a byte written to COM1 reaches the sink", b, &st->out_bytes, 1);
 	free(b);
 }
 

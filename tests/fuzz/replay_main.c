@@ -28,6 +28,17 @@ void replay_fail(const char *fmt, ...)
 	failures++;
 }
 
+void replay_expect(const char *what, const struct replay_buf *b, const unsigned long *counter,
+		   unsigned long delta)
+{
+	unsigned long before = *counter;
+
+	LLVMFuzzerTestOneInput(b->b, b->n);
+	if (*counter - before != delta)
+		replay_fail("edge input '%s': counted %lu, want %lu", what, *counter - before,
+			    delta);
+}
+
 void replay_put8(struct replay_buf *b, uint8_t v)
 {
 	if (b->n < sizeof(b->b))

@@ -51,16 +51,6 @@ static void used(struct replay_buf *b)
 	replay_put16(b, 0); /* queue 0 */
 }
 
-static void expect(const char *what, const struct replay_buf *b, const unsigned long *counter,
-		   unsigned long delta)
-{
-	unsigned long before = *counter;
-
-	LLVMFuzzerTestOneInput(b->b, b->n);
-	if (*counter != before + delta)
-		replay_fail("edge input '%s': %lu, want %lu", what, *counter - before, delta);
-}
-
 void replay_edges(void)
 {
 	struct fuzz_virtio_pci_stats *st = &fuzz_virtio_pci_stats;
@@ -71,30 +61,30 @@ void replay_edges(void)
 
 	header(b);
 	steps(b, STEP_ALL);
-	expect("a driver's set-up with bus mastering starts the device", b, &st->ran, 1);
+	replay_expect("a driver's set-up with bus mastering starts the device", b, &st->ran, 1);
 
 	header(b);
 	command(b, PCI_COMMAND_MEMORY);
 	steps(b, STEP_ALL & ~STEP_MASTER);
-	expect("DRIVER_OK without bus mastering does not start", b, &st->starts, 0);
+	replay_expect("DRIVER_OK without bus mastering does not start", b, &st->starts, 0);
 	command(b, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
-	expect("bus mastering then starts it", b, &st->ran, 1);
+	replay_expect("bus mastering then starts it", b, &st->ran, 1);
 
 	header(b);
 	steps(b, STEP_ALL);
 	command(b, PCI_COMMAND_MEMORY);
-	expect("losing bus mastering stops the running device", b, &st->stops, 1);
+	replay_expect("losing bus mastering stops the running device", b, &st->stops, 1);
 
 	header(b);
 	steps(b, STEP_ALL);
 	used(b);
-	expect("used buffers send queue 0's MSI-X message", b, &st->fires, 1);
+	replay_expect("used buffers send queue 0's MSI-X message", b, &st->fires, 1);
 
 	header(b);
 	steps(b, STEP_ALL);
 	command(b, PCI_COMMAND_MEMORY);
 	used(b);
-	expect("no MSI-X message leaves without bus mastering", b, &st->fires, 0);
+	replay_expect("no MSI-X message leaves without bus mastering", b, &st->fires, 0);
 	free(b);
 }
 

@@ -58,17 +58,6 @@ static void header(struct replay_buf *b, uint8_t shape, uint8_t features, uint16
 	header_tiled(b, shape, features, start, pending, 0, 0);
 }
 
-static void expect(const char *what, const struct replay_buf *b, unsigned long *counter,
-		   unsigned long delta)
-{
-	unsigned long before = *counter;
-
-	LLVMFuzzerTestOneInput(b->b, b->n);
-	if (*counter - before != delta)
-		replay_fail("edge input '%s': counter moved by %lu, expected %lu", what,
-			    *counter - before, delta);
-}
-
 void replay_edges(void)
 {
 	struct fuzz_virtqueue_stats *st = &fuzz_virtqueue_stats;
@@ -83,14 +72,14 @@ void replay_edges(void)
 		put16(b, 0);
 	record(b, VIRTQ_DESC_F_NEXT | MODE_DATA0 | LEN_SMALL, 1, 0, 16);
 	record(b, VIRTQ_DESC_F_WRITE | MODE_R1 | LEN_SMALL, 0, 5, 1);
-	expect("one chain", b, &st->good_chains, 1);
+	replay_expect("one chain", b, &st->good_chains, 1);
 
 	/* A loop of empty descriptors. */
 	header(b, 3, 0, 0, 1);
 	for (int i = 0; i < 8; i++)
 		put16(b, 0);
 	record(b, VIRTQ_DESC_F_NEXT | MODE_DATA0 | LEN_SMALL, 0, 0, 0);
-	expect("empty self loop", b, &st->bad_chains, 1);
+	replay_expect("empty self loop", b, &st->bad_chains, 1);
 
 	/*
 	 * An indirect table of two entries whose second lies past the end of
@@ -100,16 +89,16 @@ void replay_edges(void)
 	for (int i = 0; i < 8; i++)
 		put16(b, 0);
 	record(b, VIRTQ_DESC_F_INDIRECT | MODE_POOL | LEN_TABLE, 0, 0xc0100000u, 2);
-	expect("indirect table past the end of RAM", b, &st->bad_chains, 1);
+	replay_expect("indirect table past the end of RAM", b, &st->bad_chains, 1);
 
 	/* A head index of 0xffff. */
 	header(b, 3, 0, 0, 1);
 	put16(b, 0xffff);
-	expect("head out of range", b, &st->broken, 1);
+	replay_expect("head out of range", b, &st->broken, 1);
 
 	/* avail->idx nine ahead on a queue of eight. */
 	header(b, 3, FEAT_JUMP, 0, 9);
-	expect("avail idx jump", b, &st->broken, 1);
+	replay_expect("avail idx jump", b, &st->broken, 1);
 
 	/* A descriptor table at a misaligned address. */
 	header(b, SHAPE_PLACE | 3, 0, 0, 0);
@@ -119,7 +108,7 @@ void replay_edges(void)
 	put32(b, 0x8000);
 	put8(b, MODE_RAW >> 3);
 	put32(b, 0x9000);
-	expect("misaligned table", b, &st->enable_refused, 1);
+	replay_expect("misaligned table", b, &st->enable_refused, 1);
 
 	/* A full ring of 256, each chain one indirect table of one writable buffer. */
 	header(b, 8, FEAT_INDIR | FEAT_EVENT, 0, 256);
@@ -129,7 +118,7 @@ void replay_edges(void)
 		record(b, VIRTQ_DESC_F_INDIRECT | MODE_POOL | LEN_TABLE, 0, (uint32_t)i, 1);
 	for (int i = 0; i < 256; i++)
 		record(b, VIRTQ_DESC_F_WRITE | MODE_R1 | LEN_SMALL, 0, (uint32_t)(i * 64), 100);
-	expect("full ring of indirect chains", b, &st->good_chains, 256);
+	replay_expect("full ring of indirect chains", b, &st->good_chains, 256);
 
 	/* Eight chains across the index wrap. */
 	header(b, 3, FEAT_START, 65533, 8);
@@ -137,7 +126,7 @@ void replay_edges(void)
 		put16(b, (uint16_t)(7 - i));
 	for (int i = 0; i < 8; i++)
 		record(b, MODE_DATA0 | LEN_SMALL, 0, (uint32_t)i, 8);
-	expect("wrap", b, &st->good_chains, 8);
+	replay_expect("wrap", b, &st->good_chains, 8);
 
 	free(b);
 }
