@@ -9,7 +9,6 @@
 #include <libaio.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
-#include <liburing.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "virtio/block.h"
+#include "vmm/io_ring.h"
 
 #ifndef TMPFS_MAGIC
 #define TMPFS_MAGIC 0x01021994
@@ -51,14 +51,8 @@ static int fail(char *why, size_t why_len, int err, const char *fmt, ...)
 bool blk_engine_available(enum blk_engine engine)
 {
 	switch (engine) {
-	case BLK_ENGINE_IO_URING: {
-		struct io_uring ring;
-
-		if (io_uring_queue_init(1, &ring, 0) < 0)
-			return false;
-		io_uring_queue_exit(&ring);
-		return true;
-	}
+	case BLK_ENGINE_IO_URING:
+		return io_ring_available();
 	case BLK_ENGINE_AIO: {
 		io_context_t ctx = 0;
 

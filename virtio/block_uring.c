@@ -11,13 +11,13 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <liburing.h>
 
 #include "virtio/block_engine.h"
+#include "vmm/io_ring.h"
 
 #define UD_POLL 1ull
 
@@ -105,69 +105,23 @@ static void arm_poll(struct uring_q *u, unsigned int i)
 }
 
 /*
- * What the ring may ever carry: seccomp does not see the operations an
- * io_uring runs, so a ring that could open files or sockets would undo
- * the I/O thread's sandbox. Registered while the ring is disabled; no
- * SQE flag and no later registration is allowed.
+ * What the ring may ever carry (vmm/io_ring.h): the disk I/O and the polls,
+ * nothing that opens anything.
  */
 static const uint8_t ring_ops[] = {
     IORING_OP_READV,	 IORING_OP_WRITEV,   IORING_OP_WRITE, IORING_OP_FSYNC,
     IORING_OP_FALLOCATE, IORING_OP_POLL_ADD, IORING_OP_NOP,
 };
 
-static int restrict_ring(struct io_uring *ring)
-{
-	struct io_uring_restriction res[sizeof(ring_ops)];
-	int r;
-
-	memset(res, 0, sizeof(res));
-	for (unsigned int i = 0; i < sizeof(ring_ops); i++) {
-		res[i].opcode = IORING_RESTRICTION_SQE_OP;
-		res[i].sqe_op = ring_ops[i];
-	}
-	/*
-	 * The raw call: Debian 12's liburing 2.3 declares
-	 * io_uring_register_restrictions() and io_uring_enable_rings() but
-	 * does not export them.
-	 */
-	r = (int)syscall(__NR_io_uring_register, ring->ring_fd, IORING_REGISTER_RESTRICTIONS, res,
-			 sizeof(ring_ops));
-	if (r == 0)
-		r = (int)syscall(__NR_io_uring_register, ring->ring_fd,
-				 IORING_REGISTER_ENABLE_RINGS, NULL, 0);
-	return r < 0 ? -errno : 0;
-}
-
 static int uring_init(struct blk_ioq *q)
 {
-	struct io_uring_params p;
 	struct uring_q *u = calloc(1, sizeof(*u));
-	unsigned int entries = q->depth + BLK_MAX_WATCH;
 	int r;
 
 	if (!u)
 		return -ENOMEM;
-	/*
-	 * SUBMIT_ALL: one bad SQE must not hold back the rest of the batch.
-	 * COOP_TASKRUN: completions wait for our next io_uring_enter instead of
-	 * interrupting the thread. Both are 5.19+; without them is the fallback.
-	 * R_DISABLED (5.10+): the ring starts only once restricted.
-	 */
-	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_R_DISABLED;
-	r = io_uring_queue_init_params(entries, &u->ring, &p);
-	if (r == -EINVAL) {
-		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_R_DISABLED;
-		r = io_uring_queue_init_params(entries, &u->ring, &p);
-	}
+	r = io_ring_init_restricted(&u->ring, q->depth + BLK_MAX_WATCH, ring_ops, sizeof(ring_ops));
 	if (r < 0) {
-		free(u);
-		return r;
-	}
-	r = restrict_ring(&u->ring);
-	if (r < 0) {
-		io_uring_queue_exit(&u->ring);
 		free(u);
 		return r;
 	}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+#include "net/tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* The MTUs an Ethernet tap may have (ETH_MIN_MTU, and what a 64 KiB frame leaves). */
+#define TAP_MIN_MTU 68
+#define TAP_MAX_MTU (65535 - 14 - 4)
+
+/* The header every frame carries: the virtio-net v1 header, num_buffers included. */
+static const int vnet_hdr_len = 12;
+
+/* The offloads tried in turn: each kernel accepts one of these sets (USO from 6.2). */
+static const unsigned int offload_sets[] = {
+    TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6,
+    TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN,
+    TUN_F_CSUM,
+};
+
+static void say_open_error(const char *name, unsigned int nr_queues, int err, char *why,
+			   size_t why_len)
+{
+	const char *n = *name ? name : "(new)";
+
+	switch (err) {
+	case EBUSY:
+		snprintf(why, why_len, "tap %s is in use by another process", n);
+		break;
+	case EPERM:
+	case EACCES:
+		snprintf(why, why_len,
+			 "no permission to open tap %s: it needs CAP_NET_ADMIN, or a tap made "
+			 "for this user (ip tuntap add %s mode tap multi_queue vnet_hdr user USER)",
+			 n, *name ? name : "NAME");
+		break;
+	case EINVAL:
+		snprintf(why, why_len,
+			 "tap %s exists but was made otherwise (a tun, or %s): remove it or pick "
+			 "another name",
+			 n,
+			 nr_queues > 1 ? "without multi_queue, for queues > 1"
+				       : "with flags this VMM cannot use");
+		break;
+	default:
+		snprintf(why, why_len, "tap %s: %s", n, strerror(err));
+		break;
+	}
+}
+
+/* One queue of the tap: TUNSETIFF on a fresh /dev/net/tun file. */
+static int open_queue(char name[IFNAMSIZ], bool multi_queue, int *fd_out)
+{
+	struct ifreq ifr;
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multi_queue ? IFF_MULTI_QUEUE : 0);
+	memcpy(ifr.ifr_name, name, IFNAMSIZ);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &vnet_hdr_len) < 0) {
+		int err = errno;
+
+		close(fd);
+		return -err;
+	}
+	/* Queue 0 learns the kernel's name; the others must join the same interface. */
+	memcpy(name, ifr.ifr_name, IFNAMSIZ);
+	name[IFNAMSIZ - 1] = 0;
+	*fd_out = fd;
+	return 0;
+}
+
+static unsigned int read_mtu(const char *name)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	unsigned int mtu = 1500;
+
+	if (s < 0)
+		return mtu;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(s, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu >= TAP_MIN_MTU)
+		mtu = ifr.ifr_mtu > TAP_MAX_MTU ? TAP_MAX_MTU : (unsigned int)ifr.ifr_mtu;
+	close(s);
+	return mtu;
+}
+
+int net_tap_open(struct net_tap *tap, const char *name, unsigned int nr_queues, char *why,
+		 size_t why_len)
+{
+	char ifname[IFNAMSIZ];
+	int r;
+
+	memset(tap, 0, sizeof(*tap));
+	for (unsigned int i = 0; i < NET_TAP_MAX_QUEUES; i++)
+		tap->fd[i] = -1;
+	if (!name)
+		name = "";
+	if (strlen(name) >= IFNAMSIZ) {
+		snprintf(why, why_len, "tap name '%s' is longer than %d characters", name,
+			 IFNAMSIZ - 1);
+		return -EINVAL;
+	}
+	if (nr_queues < 1 || nr_queues > NET_TAP_MAX_QUEUES) {
+		snprintf(why, why_len, "tap %s: %u queues (1..%d)", *name ? name : "(new)",
+			 nr_queues, NET_TAP_MAX_QUEUES);
+		return -EINVAL;
+	}
+	memset(ifname, 0, sizeof(ifname));
+	memcpy(ifname, name, strlen(name));
+	tap->kernel_named = !*name;
+
+	r = open_queue(ifname, true, &tap->fd[0]);
+	/* One queue: a tap someone made without multi_queue serves as well. */
+	if (r == -EINVAL && nr_queues == 1)
+		r = open_queue(ifname, false, &tap->fd[0]);
+	if (r == -ENOENT || r == -ENODEV || r == -ENXIO) {
+		snprintf(why, why_len, "no /dev/net/tun on this host (load the tun module)");
+		return r;
+	}
+	if (r < 0) {
+		say_open_error(name, nr_queues, -r, why, why_len);
+		return r;
+	}
+	tap->nr_queues = 1;
+	for (unsigned int i = 1; i < nr_queues; i++) {
+		r = open_queue(ifname, true, &tap->fd[i]);
+		if (r < 0) {
+			say_open_error(ifname, nr_queues, -r, why, why_len);
+			net_tap_close(tap);
+			return r;
+		}
+		tap->nr_queues++;
+	}
+	memcpy(tap->name, ifname, IFNAMSIZ);
+
+	for (unsigned int i = 0; i < sizeof(offload_sets) / sizeof(offload_sets[0]); i++) {
+		if (net_tap_set_offload(tap->fd[0], offload_sets[i]) == 0) {
+			tap->offloads = offload_sets[i];
+			break;
+		}
+	}
+	/* Off until the driver negotiates them: the kernel must not hand it what it cannot take. */
+	r = net_tap_set_offload(tap->fd[0], 0);
+	if (r < 0) {
+		snprintf(why, why_len, "tap %s: cannot turn its offloads off: %s", tap->name,
+			 strerror(-r));
+		net_tap_close(tap);
+		return r;
+	}
+	tap->mtu = read_mtu(tap->name);
+	return 0;
+}
+
+void net_tap_close(struct net_tap *tap)
+{
+	for (unsigned int i = 0; i < NET_TAP_MAX_QUEUES; i++) {
+		if (tap->fd[i] >= 0)
+			close(tap->fd[i]);
+		tap->fd[i] = -1;
+	}
+	tap->nr_queues = 0;
+}
+
+int net_tap_set_offload(int fd, unsigned int tun_flags)
+{
+	return ioctl(fd, TUNSETOFFLOAD, (unsigned long)tun_flags) < 0 ? -errno : 0;
+}
+
+int net_tap_set_queue(int fd, bool attach)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = attach ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+	return ioctl(fd, TUNSETQUEUE, &ifr) < 0 ? -errno : 0;
+}

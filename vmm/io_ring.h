@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * An io_uring an I/O thread may keep inside its sandbox: seccomp does not
+ * see the operations a ring carries, so a ring that could open files or
+ * sockets would undo the thread's filter. The ring is made disabled, told
+ * the only opcodes it may ever run (no SQE flag, no later registration),
+ * then enabled. Shared by the block and the net engines.
+ */
+#ifndef NESTVMM_VMM_IO_RING_H
+#define NESTVMM_VMM_IO_RING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <liburing.h>
+
+/*
+ * Set up @ring with @entries SQEs, allowed to run only the @nops opcodes in
+ * @ops. Asks for SUBMIT_ALL (one bad SQE does not hold back the batch) and
+ * COOP_TASKRUN (completions wait for the next io_uring_enter instead of
+ * interrupting the thread), both 5.19+, and goes on without them on older
+ * kernels. Returns 0 or -errno (-ENOSYS / -EPERM where io_uring is off).
+ */
+int io_ring_init_restricted(struct io_uring *ring, unsigned int entries, const uint8_t *ops,
+			    unsigned int nops);
+
+/* Whether io_uring works here at all (a sysctl or a seccomp filter may forbid it). */
+bool io_ring_available(void);
+
+#endif
