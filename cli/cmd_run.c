@@ -224,7 +224,7 @@ static int confine(bool sandbox, bool switch_user, unsigned int uid, unsigned in
 		return 0;
 	/* The tests' hook (tests/kvm/run_cli.py): a thread of that kind breaks its filter. */
 	if ((selftest = getenv("NESTVMM_SANDBOX_SELFTEST")) && sandbox_selftest(selftest) < 0) {
-		cli_error("NESTVMM_SANDBOX_SELFTEST: '%s' is not main, vcpu, io or console",
+		cli_error("NESTVMM_SANDBOX_SELFTEST: '%s' is not main, vcpu, io, net or console",
 			  selftest);
 		return -1;
 	}

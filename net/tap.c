@@ -93,6 +93,24 @@ static unsigned int read_mtu(const char *name)
 	return mtu;
 }
 
+static int ioctl_set_offload(struct net_tap *tap, unsigned int tun_flags)
+{
+	return net_tap_set_offload(tap->fd[0], tun_flags);
+}
+
+static int ioctl_set_queue(struct net_tap *tap, unsigned int q, bool attach)
+{
+	/* A tap without multi_queue has one queue, always attached. */
+	if (tap->nr_queues == 1)
+		return q == 0 ? 0 : -EINVAL;
+	return q < tap->nr_queues ? net_tap_set_queue(tap->fd[q], attach) : -EINVAL;
+}
+
+static const struct net_tap_ops ioctl_ops = {
+    .set_offload = ioctl_set_offload,
+    .set_queue = ioctl_set_queue,
+};
+
 int net_tap_open(struct net_tap *tap, const char *name, unsigned int nr_queues, char *why,
 		 size_t why_len)
 {
@@ -100,6 +118,7 @@ int net_tap_open(struct net_tap *tap, const char *name, unsigned int nr_queues, 
 	int r;
 
 	memset(tap, 0, sizeof(*tap));
+	tap->ops = &ioctl_ops;
 	for (unsigned int i = 0; i < NET_TAP_MAX_QUEUES; i++)
 		tap->fd[i] = -1;
 	if (!name)

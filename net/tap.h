@@ -27,7 +27,16 @@
 /* The most queue pairs one tap serves here (the kernel allows 256). */
 #define NET_TAP_MAX_QUEUES 16
 
+struct net_tap;
+
+/* The tap's two switches, as ops so that the device's tests can stand a socketpair in for a tap. */
+struct net_tap_ops {
+	int (*set_offload)(struct net_tap *tap, unsigned int tun_flags);    /* TUNSETOFFLOAD */
+	int (*set_queue)(struct net_tap *tap, unsigned int q, bool attach); /* TUNSETQUEUE */
+};
+
 struct net_tap {
+	const struct net_tap_ops *ops; /* net_tap_open(): the ioctls below */
 	char name[IFNAMSIZ];
 	unsigned int nr_queues;
 	int fd[NET_TAP_MAX_QUEUES]; /* blocking; the engines set O_NONBLOCK as they need */
@@ -53,5 +62,16 @@ int net_tap_set_offload(int fd, unsigned int tun_flags);
 
 /* TUNSETQUEUE: whether the kernel steers frames to queue @fd. Returns 0 or -errno. */
 int net_tap_set_queue(int fd, bool attach);
+
+/* tap->ops, for the device. Return 0 or -errno. */
+static inline int net_tap_offload(struct net_tap *tap, unsigned int tun_flags)
+{
+	return tap->ops->set_offload(tap, tun_flags);
+}
+
+static inline int net_tap_queue(struct net_tap *tap, unsigned int q, bool attach)
+{
+	return tap->ops->set_queue(tap, q, attach);
+}
 
 #endif

@@ -4,14 +4,12 @@
 #include <endian.h>
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "virtio/blk_req.h"
+#include "virtio/worker.h"
 #include "vmm/sandbox.h"
 
 #define CONFIG_LEN (offsetof(struct virtio_blk_config, unused1) + 3)
@@ -58,23 +56,14 @@ struct virtio_blk_queue {
 	unsigned int pushed; /* used elements since the last notify decision */
 	bool dead;	     /* broken ring: no more requests taken */
 	bool starved;	     /* stopped popping with every slot busy */
-	int stop_fd;	     /* ends a serving session; lives with the thread */
-	bool running;	     /* a session started and not yet joined (the caller's view) */
 
 	/*
-	 * The thread lives from init to destroy, so that it is made during
-	 * set-up, never by a vCPU. Its engine queue lives as long: made by
-	 * the thread at virtio_blk_seal() (or its first start), after which
-	 * the thread enters its sandbox, so that no io_uring_setup or
-	 * io_setup is left for it to call; start and reset only open and
-	 * close serving sessions. state and init_err are guarded by mu.
+	 * The queue's thread (virtio/worker.h). Its engine queue lives as
+	 * long: made by the thread at virtio_blk_seal() (or its first
+	 * start), after which the thread enters its sandbox, so that no
+	 * io_uring_setup or io_setup is left for it to call.
 	 */
-	pthread_t thread;
-	bool thread_made;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	enum { Q_IDLE, Q_SEALING, Q_STARTING, Q_SERVING, Q_QUIT } state;
-	int init_err;
+	struct worker worker;
 	/* The thread's own: */
 	bool engine_ready;
 	const struct blk_engine_ops *engine_made_with; /* blk->engine_ops when made */
@@ -287,15 +276,6 @@ static void serve(struct virtio_blk_queue *bq)
 	bq->starved = false;
 }
 
-static void drain_fd(int fd)
-{
-	uint64_t v;
-
-	/* Non-blocking: a spurious report finds it empty. */
-	if (read(fd, &v, sizeof(v)) < 0)
-		return;
-}
-
 /* One interrupt decision for everything pushed since the last one. */
 static void notify(struct virtio_blk_queue *bq)
 {
@@ -313,8 +293,9 @@ static void notify(struct virtio_blk_queue *bq)
  * engine or the kick eventfd changed (the bench, the tests) or the engine
  * failed.
  */
-static int queue_engine_ready(struct virtio_blk_queue *bq)
+static int queue_engine_ready(void *arg)
 {
+	struct virtio_blk_queue *bq = arg;
 	struct virtio_blk *blk = bq->blk;
 	int kick = blk->vdev.kick_fd[bq->index];
 	int r;
@@ -338,7 +319,7 @@ static int queue_engine_ready(struct virtio_blk_queue *bq)
 		return r;
 	r = blk_ioq_watch(&bq->ioq, kick, TAG_KICK);
 	if (r == 0)
-		r = blk_ioq_watch(&bq->ioq, bq->stop_fd, TAG_STOP);
+		r = blk_ioq_watch(&bq->ioq, bq->worker.stop_fd, TAG_STOP);
 	if (r < 0) {
 		blk_ioq_fini(&bq->ioq);
 		return r;
@@ -357,21 +338,22 @@ static int queue_engine_ready(struct virtio_blk_queue *bq)
 /* The engine failed to wait: nothing more can complete. Park until stopped. */
 static void engine_failed(struct virtio_blk_queue *bq)
 {
-	struct pollfd pfd = {.fd = bq->stop_fd, .events = POLLIN};
+	struct pollfd pfd = {.fd = bq->worker.stop_fd, .events = POLLIN};
 
 	fprintf(stderr, "%s: queue %u: engine %s failed; device needs reset\n", bq->blk->vdev.name,
 		bq->index, bq->ioq.ops->name);
 	ring_broken(bq);
 	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
 		;
-	drain_fd(bq->stop_fd);
+	worker_drain_fd(bq->worker.stop_fd);
 	blk_ioq_fini(&bq->ioq);
 	bq->engine_ready = false;
 }
 
 /* One serving session: from a start to the stop that ends it. */
-static void queue_serve_session(struct virtio_blk_queue *bq)
+static void queue_serve_session(void *arg)
 {
+	struct virtio_blk_queue *bq = arg;
 	struct blk_event ev[EV_BATCH];
 	bool stopping = false;
 
@@ -395,10 +377,10 @@ static void queue_serve_session(struct virtio_blk_queue *bq)
 			if (ev[i].kind == BLK_EV_IO) {
 				complete_io(bq, ev[i].io);
 			} else if (ev[i].tag == TAG_KICK) {
-				drain_fd(bq->blk->vdev.kick_fd[bq->index]);
+				worker_drain_fd(bq->blk->vdev.kick_fd[bq->index]);
 				kicked = true;
 			} else if (ev[i].tag == TAG_STOP) {
-				drain_fd(bq->stop_fd);
+				worker_drain_fd(bq->worker.stop_fd);
 				stopping = true;
 			}
 		}
@@ -407,46 +389,20 @@ static void queue_serve_session(struct virtio_blk_queue *bq)
 	}
 }
 
-static void queue_set_state(struct virtio_blk_queue *bq, int state)
-{
-	pthread_mutex_lock(&bq->mu);
-	bq->state = state;
-	pthread_cond_broadcast(&bq->cv);
-	pthread_mutex_unlock(&bq->mu);
-}
-
-static void *queue_thread(void *arg)
+static void queue_engine_fini(void *arg)
 {
 	struct virtio_blk_queue *bq = arg;
-	char name[16];
-	int state;
 
-	snprintf(name, sizeof(name), "blk-q%u", bq->index);
-	pthread_setname_np(pthread_self(), name);
-	queue_set_state(bq, Q_IDLE);
-	for (;;) {
-		pthread_mutex_lock(&bq->mu);
-		while (bq->state == Q_IDLE)
-			pthread_cond_wait(&bq->cv, &bq->mu);
-		state = bq->state;
-		pthread_mutex_unlock(&bq->mu);
-		if (state == Q_QUIT)
-			break;
-
-		/* Q_SEALING or Q_STARTING: the engine queue first, by the thread that uses it. */
-		bq->init_err = queue_engine_ready(bq);
-		if (bq->init_err || state == Q_SEALING) {
-			queue_set_state(bq, Q_IDLE);
-			continue;
-		}
-		queue_set_state(bq, Q_SERVING);
-		queue_serve_session(bq);
-		queue_set_state(bq, Q_IDLE);
-	}
 	if (bq->engine_ready)
 		blk_ioq_fini(&bq->ioq);
-	return NULL;
+	bq->engine_ready = false;
 }
+
+static const struct worker_ops queue_worker_ops = {
+    .ready = queue_engine_ready,
+    .serve = queue_serve_session,
+    .fini = queue_engine_fini,
+};
 
 /* ---- start / reset ---- */
 
@@ -460,26 +416,11 @@ static void queue_free(struct virtio_blk_queue *bq)
 	bq->chain = NULL;
 }
 
-static void queue_wake(struct virtio_blk_queue *bq)
-{
-	uint64_t one = 1;
-
-	if (bq->running && write(bq->stop_fd, &one, sizeof(one)) != sizeof(one))
-		fprintf(stderr, "%s: queue %u: cannot wake its thread: %s\n", bq->blk->vdev.name,
-			bq->index, strerror(errno));
-}
-
-/* Wait for the session queue_wake() ended: its in-flight requests are done. */
+/* Wait for the session worker_stop() ended: its in-flight requests are done. */
 static void queue_join(struct virtio_blk_queue *bq)
 {
-	if (!bq->running)
-		return;
-	pthread_mutex_lock(&bq->mu);
-	while (bq->state != Q_IDLE)
-		pthread_cond_wait(&bq->cv, &bq->mu);
-	pthread_mutex_unlock(&bq->mu);
-	queue_free(bq);
-	bq->running = false;
+	if (worker_join(&bq->worker))
+		queue_free(bq);
 }
 
 static int queue_start(struct virtio_blk *blk, unsigned int i)
@@ -488,6 +429,7 @@ static int queue_start(struct virtio_blk *blk, unsigned int i)
 	struct virtq *vq = &blk->vdev.vqs[i];
 	uint64_t f = blk->vdev.driver_features;
 	const struct blk_disk *disk = blk->disk;
+	int r;
 
 	if (blk->vdev.kick_fd[i] < 0)
 		return -EINVAL;
@@ -520,18 +462,10 @@ static int queue_start(struct virtio_blk *blk, unsigned int i)
 		bq->free_slots[s] = (uint16_t)(bq->nr_slots - 1 - s);
 	bq->nr_free = bq->nr_slots;
 
-	pthread_mutex_lock(&bq->mu);
-	bq->state = Q_STARTING;
-	pthread_cond_broadcast(&bq->cv);
-	while (bq->state == Q_STARTING)
-		pthread_cond_wait(&bq->cv, &bq->mu);
-	pthread_mutex_unlock(&bq->mu);
-	if (bq->init_err) {
+	r = worker_start(&bq->worker);
+	if (r < 0)
 		queue_free(bq);
-		return bq->init_err;
-	}
-	bq->running = true;
-	return 0;
+	return r;
 }
 
 static void blk_reset(struct virtio_dev *dev)
@@ -540,7 +474,7 @@ static void blk_reset(struct virtio_dev *dev)
 
 	/* Wake them all first so their in-flight I/O drains in parallel. */
 	for (unsigned int i = 0; i < dev->nr_queues; i++)
-		queue_wake(&blk->queues[i]);
+		worker_stop(&blk->queues[i].worker);
 	for (unsigned int i = 0; i < dev->nr_queues; i++)
 		queue_join(&blk->queues[i]);
 }
@@ -574,44 +508,15 @@ static const struct virtio_dev_ops blk_ops = {
 
 /* ---- setup ---- */
 
-/* Queue @i's thread, idle until a seal or a start; returns once it waits. */
-static int queue_thread_make(struct virtio_blk *blk, unsigned int i)
-{
-	struct virtio_blk_queue *bq = &blk->queues[i];
-	int r;
-
-	bq->state = Q_STARTING; /* until the thread says it is idle */
-	bq->engine_kick_fd = -1;
-	bq->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (bq->stop_fd < 0)
-		return -errno;
-	r = pthread_create(&bq->thread, NULL, queue_thread, bq);
-	if (r)
-		return -r;
-	bq->thread_made = true;
-	pthread_mutex_lock(&bq->mu);
-	while (bq->state == Q_STARTING)
-		pthread_cond_wait(&bq->cv, &bq->mu);
-	pthread_mutex_unlock(&bq->mu);
-	return 0;
-}
-
 int virtio_blk_seal(struct virtio_blk *blk, char *why, size_t why_len)
 {
 	for (unsigned int i = 0; i < blk->vdev.nr_queues; i++) {
-		struct virtio_blk_queue *bq = &blk->queues[i];
+		int r = worker_seal(&blk->queues[i].worker);
 
-		pthread_mutex_lock(&bq->mu);
-		bq->state = Q_SEALING;
-		pthread_cond_broadcast(&bq->cv);
-		while (bq->state == Q_SEALING)
-			pthread_cond_wait(&bq->cv, &bq->mu);
-		pthread_mutex_unlock(&bq->mu);
-		if (bq->init_err) {
+		if (r < 0) {
 			snprintf(why, why_len, "virtio-blk %s: queue %u: %s", blk->disk->path, i,
-				 bq->init_err == -EPERM ? "cannot enter its sandbox"
-							: strerror(-bq->init_err));
-			return bq->init_err;
+				 r == -EPERM ? "cannot enter its sandbox" : strerror(-r));
+			return r;
 		}
 	}
 	return 0;
@@ -651,12 +556,14 @@ int virtio_blk_init(struct virtio_blk *blk, struct blk_disk *disk, unsigned int 
 
 		bq->blk = blk;
 		bq->index = i;
-		bq->stop_fd = -1;
-		pthread_mutex_init(&bq->mu, NULL);
-		pthread_cond_init(&bq->cv, NULL);
+		bq->engine_kick_fd = -1;
 	}
 	for (unsigned int i = 0; i < nr_queues; i++) {
-		int r = queue_thread_make(blk, i);
+		char name[16];
+		int r;
+
+		snprintf(name, sizeof(name), "blk-q%u", i);
+		r = worker_init(&blk->queues[i].worker, name, &queue_worker_ops, &blk->queues[i]);
 
 		if (r < 0) {
 			snprintf(why, why_len, "virtio-blk %s: queue %u: %s", disk->path, i,
@@ -702,18 +609,8 @@ void virtio_blk_destroy(struct virtio_blk *blk)
 	if (!blk->queues)
 		return;
 	blk_reset(&blk->vdev);
-	for (unsigned int i = 0; i < blk->vdev.nr_queues; i++) {
-		struct virtio_blk_queue *bq = &blk->queues[i];
-
-		if (bq->thread_made) {
-			queue_set_state(bq, Q_QUIT);
-			pthread_join(bq->thread, NULL);
-		}
-		if (bq->stop_fd >= 0)
-			close(bq->stop_fd);
-		pthread_cond_destroy(&bq->cv);
-		pthread_mutex_destroy(&bq->mu);
-	}
+	for (unsigned int i = 0; i < blk->vdev.nr_queues; i++)
+		worker_destroy(&blk->queues[i].worker);
 	free(blk->queues);
 	blk->queues = NULL;
 }

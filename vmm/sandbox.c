@@ -4,6 +4,7 @@
 #include <cap-ng.h>
 #include <errno.h>
 #include <grp.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <seccomp.h>
@@ -98,6 +99,8 @@ static const unsigned long vcpu_ioctls[] = {
 
 /* INTx while MSI-X is off. */
 static const unsigned long io_ioctls[] = {KVM_IRQ_LINE};
+/* And the control queue's offload and queue-pair switches on the tap. */
+static const unsigned long net_ioctls[] = {KVM_IRQ_LINE, TUNSETOFFLOAD, TUNSETQUEUE};
 static const unsigned long console_ioctls[] = {KVM_IRQ_LINE};
 static const unsigned long main_ioctls[] = {
     KVM_IRQ_LINE, KVM_IOEVENTFD, KVM_IRQFD, KVM_SET_GSI_ROUTING, KVM_GET_REGS, KVM_GET_SREGS,
@@ -117,6 +120,7 @@ static const struct kind_policy policies[SANDBOX_NR_KINDS] = {
     [SANDBOX_MAIN] = {"main", main_calls, N(main_calls), main_ioctls, N(main_ioctls)},
     [SANDBOX_VCPU] = {"vCPU", vcpu_calls, N(vcpu_calls), vcpu_ioctls, N(vcpu_ioctls)},
     [SANDBOX_IO] = {"I/O", io_calls, N(io_calls), io_ioctls, N(io_ioctls)},
+    [SANDBOX_NET] = {"net", io_calls, N(io_calls), net_ioctls, N(net_ioctls)},
     [SANDBOX_CONSOLE] = {"console", console_calls, N(console_calls), console_ioctls,
 			 N(console_ioctls)},
 };
@@ -234,10 +238,8 @@ int sandbox_enable(void (*on_violation)(void))
 int sandbox_selftest(const char *kind)
 {
 	static const char *const names[SANDBOX_NR_KINDS] = {
-	    [SANDBOX_MAIN] = "main",
-	    [SANDBOX_VCPU] = "vcpu",
-	    [SANDBOX_IO] = "io",
-	    [SANDBOX_CONSOLE] = "console",
+	    [SANDBOX_MAIN] = "main", [SANDBOX_VCPU] = "vcpu",	    [SANDBOX_IO] = "io",
+	    [SANDBOX_NET] = "net",   [SANDBOX_CONSOLE] = "console",
 	};
 
 	for (int k = 0; k < SANDBOX_NR_KINDS; k++)

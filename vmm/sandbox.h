@@ -8,7 +8,7 @@
  * guest controls: the vCPU threads and the console reader at the start of
  * their lives, each virtio queue's I/O thread (made during set-up, never by
  * a vCPU, so no vCPU needs clone) once it has made its engine queue
- * (virtio_blk_seal()), and the main thread once it has started the others
+ * (virtio_blk_seal(), virtio_net_seal()), and the main thread once it has started the others
  * (a filter is inherited by threads made later, so the main thread goes
  * last). A forbidden call traps: the SIGSYS handler names the thread
  * kind and the system call on stderr, restores the terminal, and the
@@ -27,6 +27,7 @@ enum sandbox_kind {
 	SANDBOX_MAIN,	 /* waits for the stop, tears down, prints statistics */
 	SANDBOX_VCPU,	 /* KVM_RUN and the exits nestvmm handles */
 	SANDBOX_IO,	 /* a virtio queue's thread: its block engine */
+	SANDBOX_NET,	 /* a virtio-net queue pair's thread: its tap queue and engine */
 	SANDBOX_CONSOLE, /* reads stdin into the serial port */
 	SANDBOX_NR_KINDS,
 };
@@ -52,7 +53,7 @@ const char *sandbox_kind_name(enum sandbox_kind kind);
 
 /*
  * The tests' proof that the filters hold: the first thread of @kind
- * ("main", "vcpu", "io" or "console") to enter its sandbox then makes a
+ * ("main", "vcpu", "io", "net" or "console") to enter its sandbox then makes a
  * system call no kind may (socket), and must be stopped. `nestvmm run`
  * takes it from $NESTVMM_SANDBOX_SELFTEST. Returns 0 or -EINVAL.
  */

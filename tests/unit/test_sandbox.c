@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -116,10 +118,8 @@ static int child_allowed_then_socket(void *arg)
 }
 
 static const struct kind_case kinds[] = {
-    {SANDBOX_MAIN, "main"},
-    {SANDBOX_VCPU, "vCPU"},
-    {SANDBOX_IO, "I/O"},
-    {SANDBOX_CONSOLE, "console"},
+    {SANDBOX_MAIN, "main"}, {SANDBOX_VCPU, "vCPU"},	  {SANDBOX_IO, "I/O"},
+    {SANDBOX_NET, "net"},   {SANDBOX_CONSOLE, "console"},
 };
 
 static void test_each_kind_stops_a_socket(void **state)
@@ -309,11 +309,40 @@ static void test_off_filters_nothing(void **state)
 	assert_int_equal(WEXITSTATUS(c.status), 0);
 }
 
+static int child_net_ioctls(void *arg)
+{
+	int pfd[2], r;
+
+	(void)arg;
+	if (pipe(pfd) < 0)
+		return 91;
+	if ((r = enter(SANDBOX_NET)) != 0)
+		return r;
+	/* Allowed (a pipe is no tap: ENOTTY), then a call that would make a tap: stopped. */
+	if (ioctl(pfd[0], TUNSETOFFLOAD, 0ul) != -1 || errno != ENOTTY)
+		return 96;
+	if (ioctl(pfd[0], TUNSETQUEUE, NULL) != -1 || errno != ENOTTY)
+		return 97;
+	ioctl(pfd[0], TUNSETIFF, NULL);
+	return 0;
+}
+
+/* A net thread switches its tap's offloads and queues, and makes nothing. */
+static void test_net_ioctls(void **state)
+{
+	struct child c;
+
+	(void)state;
+	run_child(child_net_ioctls, NULL, &c);
+	assert_stopped_for(&c, "net", "ioctl");
+}
+
 static void test_selftest_names(void **state)
 {
 	(void)state;
 	assert_int_equal(sandbox_selftest("vcpu"), 0);
 	assert_int_equal(sandbox_selftest("io"), 0);
+	assert_int_equal(sandbox_selftest("net"), 0);
 	assert_int_equal(sandbox_selftest("bogus"), -EINVAL);
 	assert_int_equal(sandbox_selftest(""), -EINVAL);
 }
@@ -328,6 +357,7 @@ int main(void)
 	    cmocka_unit_test(test_filter_is_per_thread),
 	    cmocka_unit_test(test_crash_cleanup_fails_softly),
 	    cmocka_unit_test(test_off_filters_nothing),
+	    cmocka_unit_test(test_net_ioctls),
 	    cmocka_unit_test(test_selftest_names),
 	};
 
