@@ -33,15 +33,15 @@ struct virtio_net_counters {
 	uint64_t tx_packets, tx_bytes; /* frames the tap took */
 	uint64_t tx_drop[NET_TX_NR];   /* TX chains dropped, by reason (net_tx_drop_name()) */
 	uint64_t tx_malformed;	       /* chains virtq_pop() refused */
-	uint64_t tx_errors;	       /* frames the tap refused (EIO while down, ENOBUFS, EAGAIN) */
-	uint64_t rx_errors;	       /* reads the tap failed */
-	uint64_t rx_bad_header;	       /* frames with a header the driver did not accept */
-	uint64_t rx_bad_chain;	       /* RX chains malformed or with readable buffers */
-	uint64_t rx_small_chain;       /* RX chains too small for a frame (returned empty) */
-	uint64_t rx_no_buffers;	       /* times a frame waited for the driver's buffers */
-	uint64_t ctrl_ok, ctrl_err;    /* control commands answered OK / ERR */
-	uint64_t kicks;		       /* RX and TX kicks taken */
-	uint64_t interrupts;	       /* used-buffer notifications sent */
+	uint64_t tx_errors;	    /* frames the tap refused (EIO while down, ENOBUFS, EAGAIN) */
+	uint64_t rx_errors;	    /* reads the tap failed */
+	uint64_t rx_bad_header;	    /* frames with a header the driver did not accept */
+	uint64_t rx_bad_chain;	    /* RX chains malformed or with readable buffers */
+	uint64_t rx_small_chain;    /* RX chains too small for a frame (returned empty) */
+	uint64_t rx_no_buffers;	    /* times a frame waited for the driver's buffers */
+	uint64_t ctrl_ok, ctrl_err; /* control commands answered OK / ERR */
+	uint64_t kicks;		    /* RX and TX kicks taken */
+	uint64_t interrupts;	    /* used-buffer notifications sent */
 };
 
 struct virtio_net_pair; /* one per queue pair: its thread, engine queue, RX and TX state */
@@ -69,8 +69,8 @@ struct virtio_net {
  * with one line in @why.
  */
 int virtio_net_init(struct virtio_net *net, struct net_tap *tap, const uint8_t mac[6],
-		    unsigned int nr_pairs, uint16_t queue_size,
-		    const struct net_engine_ops *engine, char *why, size_t why_len);
+		    unsigned int nr_pairs, uint16_t queue_size, const struct net_engine_ops *engine,
+		    char *why, size_t why_len);
 
 /*
  * Set-up is done (the transport has made the kick eventfds): each pair's

@@ -17,6 +17,7 @@ static const char *const tx_drop_names[NET_TX_NR] = {
     [NET_TX_CSUM] = "csum",
     [NET_TX_GSO] = "gso",
     [NET_TX_WRITABLE] = "writable",
+    [NET_TX_SEGMENTS] = "segments",
 };
 
 const char *net_tx_drop_name(enum net_tx_drop why)

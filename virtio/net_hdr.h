@@ -97,6 +97,7 @@ enum net_tx_drop {
 	NET_TX_CSUM,	 /* NEEDS_CSUM without CSUM, or csum_start/offset outside the packet */
 	NET_TX_GSO,	 /* a GSO type not negotiated, or gso_size/hdr_len out of range */
 	NET_TX_WRITABLE, /* the chain had device-writable buffers */
+	NET_TX_SEGMENTS, /* more buffers than the device gathers for one frame */
 	NET_TX_NR
 };
 
