@@ -57,7 +57,7 @@ static void print_stats(struct vm *vm, void *ctx)
 {
 	struct stats_hook *h = ctx;
 
-	if (h->mode != STATS_OFF && stats_output_print(stderr, vm, h->mode) < 0)
+	if (h->mode != STATS_OFF && stats_output_print(stderr, vm, h->mode, NULL, 0) < 0)
 		cli_error("cannot print statistics");
 }
 

@@ -12,14 +12,17 @@
 
 #include "cli/commands.h"
 #include "cli/disk_arg.h"
+#include "cli/net_arg.h"
 #include "cli/options.h"
 #include "cli/stats_output.h"
 #include "loader/bzimage.h"
 #include "vmm/longmode.h"
 #include "board/machine.h"
 #include "vmm/sandbox.h"
+#include "vmm/stats_report.h"
 #include "vmm/vcpu.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "vmm/vm.h"
 
 /* Appended to the user's command line; each only when the user did not set it. */
@@ -32,6 +35,20 @@ static const char *const default_params[] = {
 #define MAX_DISKS   8
 /* Ring entries per virtio-blk queue: Linux's default blk-mq depth fits. */
 #define DISK_QUEUE_SIZE 256
+
+#define MAX_NETS 4
+/* Ring entries per virtio-net queue: Linux's default. */
+#define NET_QUEUE_SIZE 256
+
+/* One --net: what the user asked for, the open tap, the device. */
+struct run_net {
+	struct net_spec spec;
+	struct net_tap tap;
+	bool tap_open;
+	uint8_t mac[6];
+	struct virtio_net net;
+	bool net_init;
+};
 
 /* One --disk: what the user asked for, the open image, the device. */
 struct run_disk {
@@ -60,6 +77,11 @@ static void run_usage(FILE *f)
 	    "                        PATH[,ro][,engine=io_uring|aio|sync][,cache=writeback|none]\n"
 	    "                        one queue per vCPU; cache=none opens PATH with O_DIRECT;\n"
 	    "                        a comma in PATH is written ,,\n"
+	    "      --net SPEC        a virtio-net device on a tap (repeatable):\n"
+	    "                        tap[=NAME][,mac=XX:XX:XX:XX:XX:XX][,queues=N]\n"
+	    "                        [,engine=io_uring|sync]; without NAME the kernel\n"
+	    "                        makes one (its name is printed); one queue pair per\n"
+	    "                        vCPU (at most 16); the MAC is derived from NAME\n"
 	    "      --kvm PATH        the KVM device (default /dev/kvm)\n"
 	    "      --sandbox on|off  per-thread seccomp filters and no capabilities once\n"
 	    "                        set up (default on; off is for debugging)\n"
@@ -181,6 +203,84 @@ static int open_disks(struct run_disk *disks, unsigned int n)
 	return 0;
 }
 
+/* Open every tap before the VM exists, as the disks: a bad tap costs no VM. */
+static int open_nets(struct run_net *nets, unsigned int n, unsigned int nr_vcpus)
+{
+	char why[512];
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct net_spec *sp = &nets[i].spec;
+		unsigned int queues = sp->queues ? sp->queues : nr_vcpus;
+
+		if (queues > NET_SPEC_MAX_QUEUES)
+			queues = NET_SPEC_MAX_QUEUES;
+		/* Two devices on one tap would split its queues between them. */
+		for (unsigned int j = 0; j < i; j++) {
+			if (sp->tap[0] && strcmp(sp->tap, nets[j].spec.tap) == 0) {
+				cli_error("--net tap=%s: given twice; give each tap once", sp->tap);
+				return -1;
+			}
+		}
+		if (!net_engine_available(sp->engine)) {
+			cli_error("--net: engine=%s is not available on this host (disabled by "
+				  "sysctl or seccomp); engine=sync works everywhere",
+				  net_engine_name(sp->engine));
+			return -1;
+		}
+		if (net_tap_open(&nets[i].tap, sp->tap, queues, why, sizeof(why)) < 0) {
+			cli_error("--net: %s", why);
+			return -1;
+		}
+		nets[i].tap_open = true;
+		if (nets[i].tap.kernel_named)
+			fprintf(stderr, "nestvmm: --net %u: the kernel made tap %s\n", i,
+				nets[i].tap.name);
+		if (sp->mac_set)
+			memcpy(nets[i].mac, sp->mac, 6);
+		else
+			virtio_net_default_mac(nets[i].tap.name, i, nets[i].mac);
+	}
+	return 0;
+}
+
+static int attach_nets(struct run_net *nets, unsigned int n, struct machine *m)
+{
+	char why[256];
+	const char *attach_why;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct run_net *rn = &nets[i];
+
+		if (virtio_net_init(&rn->net, &rn->tap, rn->mac, rn->tap.nr_queues, NET_QUEUE_SIZE,
+				    net_engine_ops(rn->spec.engine), why, sizeof(why)) < 0) {
+			cli_error("%s", why);
+			return -1;
+		}
+		rn->net_init = true;
+		if (virtio_host_add(&m->virtio, &rn->net.vdev, &attach_why) < 0) {
+			cli_error("tap %s: %s", rn->tap.name, attach_why);
+			return -1;
+		}
+		if (virtio_net_seal(&rn->net, why, sizeof(why)) < 0) {
+			cli_error("%s", why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* After machine_destroy(), as the disks. */
+static void release_nets(struct run_net *nets, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		if (nets[i].net_init)
+			virtio_net_destroy(&nets[i].net);
+		if (nets[i].tap_open)
+			net_tap_close(&nets[i].tap);
+		nets[i].net_init = nets[i].tap_open = false;
+	}
+}
+
 static int attach_disks(struct run_disk *disks, unsigned int n, struct machine *m,
 			unsigned int nr_queues)
 {
@@ -254,7 +354,7 @@ static void release_disks(struct run_disk *disks, unsigned int n)
 
 int cmd_run(int argc, char **argv)
 {
-	enum { OPT_STATS = 256, OPT_KVM, OPT_DISK, OPT_NESTED, OPT_SANDBOX, OPT_USER };
+	enum { OPT_STATS = 256, OPT_KVM, OPT_DISK, OPT_NET, OPT_NESTED, OPT_SANDBOX, OPT_USER };
 	static const struct option longopts[] = {
 	    {"kernel", required_argument, NULL, 'k'},
 	    {"initrd", required_argument, NULL, 'i'},
@@ -264,6 +364,7 @@ int cmd_run(int argc, char **argv)
 	    {"stats", optional_argument, NULL, OPT_STATS},
 	    {"kvm", required_argument, NULL, OPT_KVM},
 	    {"disk", required_argument, NULL, OPT_DISK},
+	    {"net", required_argument, NULL, OPT_NET},
 	    {"nested", required_argument, NULL, OPT_NESTED},
 	    {"sandbox", required_argument, NULL, OPT_SANDBOX},
 	    {"user", required_argument, NULL, OPT_USER},
@@ -278,6 +379,9 @@ int cmd_run(int argc, char **argv)
 	static struct machine machine;
 	static struct run_disk disks[MAX_DISKS];
 	unsigned int nr_disks = 0;
+	static struct run_net nets[MAX_NETS];
+	unsigned int nr_nets = 0;
+	static struct stats_device net_stats[MAX_NETS];
 	char disk_why[256];
 	struct linux_boot boot;
 	char cmdline[CMDLINE_MAX];
@@ -368,6 +472,20 @@ int cmd_run(int argc, char **argv)
 			}
 			nr_disks++;
 			break;
+		case OPT_NET:
+			if (nr_nets == MAX_NETS) {
+				cli_error("--net: at most %d devices", MAX_NETS);
+				release_disks(disks, nr_disks);
+				return VM_EXIT_USAGE;
+			}
+			if (net_spec_parse(&nets[nr_nets].spec, optarg, disk_why,
+					   sizeof(disk_why)) < 0) {
+				cli_error("%s", disk_why);
+				release_disks(disks, nr_disks);
+				return VM_EXIT_USAGE;
+			}
+			nr_nets++;
+			break;
 		case 'h':
 			release_disks(disks, nr_disks);
 			run_usage(stdout);
@@ -401,7 +519,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (map_file("kernel", kernel_path, &kernel) < 0 ||
 	    (initrd_path && map_file("initrd", initrd_path, &initrd) < 0) ||
-	    open_disks(disks, nr_disks) < 0)
+	    open_disks(disks, nr_disks) < 0 || open_nets(nets, nr_nets, cfg.nr_vcpus) < 0)
 		goto out_files;
 
 	cfg.trace_exits = stats != STATS_OFF;
@@ -418,7 +536,8 @@ int cmd_run(int argc, char **argv)
 		cli_error("%s", why);
 		goto out_machine;
 	}
-	if (attach_disks(disks, nr_disks, &machine, cfg.nr_vcpus) < 0)
+	if (attach_disks(disks, nr_disks, &machine, cfg.nr_vcpus) < 0 ||
+	    attach_nets(nets, nr_nets, &machine) < 0)
 		goto out_machine;
 	if (boot_longmode_setup(&vm.mem) < 0) {
 		cli_error("guest RAM too small for the boot page tables");
@@ -451,12 +570,16 @@ int cmd_run(int argc, char **argv)
 		console_restore_tty(); /* a vCPU may still touch the devices: leave them */
 	else
 		machine_destroy(&machine);
-	if (stats != STATS_OFF && stats_output_print(stderr, &vm, stats) < 0)
+	for (unsigned int i = 0; i < nr_nets; i++)
+		virtio_net_stats_device(&nets[i].net, &net_stats[i]);
+	if (stats != STATS_OFF && stats_output_print(stderr, &vm, stats, net_stats, nr_nets) < 0)
 		cli_error("cannot print statistics");
 	if (status != 0)
 		cli_error("%s", vm.stop_why[0] ? vm.stop_why : "the guest stopped with an error");
-	if (!vm.vcpus_abandoned)
+	if (!vm.vcpus_abandoned) {
 		release_disks(disks, nr_disks);
+		release_nets(nets, nr_nets);
+	}
 	vm_destroy(&vm);
 	return status;
 
@@ -466,6 +589,7 @@ out_vm:
 	vm_destroy(&vm);
 out_files:
 	release_disks(disks, nr_disks);
+	release_nets(nets, nr_nets);
 	unmap_file(&kernel);
 	unmap_file(&initrd);
 	return status;

@@ -43,7 +43,8 @@ static void add_delta(const struct kvm_stats *st, const uint64_t *start, const u
 	free(d);
 }
 
-int stats_output_print(FILE *f, struct vm *vm, enum stats_mode mode)
+int stats_output_print(FILE *f, struct vm *vm, enum stats_mode mode,
+		       const struct stats_device *devices, unsigned int nr_devices)
 {
 	struct exit_stats *all = exit_stats_new();
 	uint64_t *vm_delta = NULL, *vcpu_delta = NULL;
@@ -54,6 +55,8 @@ int stats_output_print(FILE *f, struct vm *vm, enum stats_mode mode)
 	    .nested = nested_describe(&vm->nested, nested, sizeof(nested)),
 	    .wall_cycles = vm->run_end_tsc - vm->run_start_tsc,
 	    .nr_vcpus = vm->nr_vcpus,
+	    .devices = devices,
+	    .nr_devices = nr_devices,
 	};
 	int r = 0;
 

@@ -9,7 +9,13 @@
 
 struct vm;
 
-/* Merge every vCPU's statistics and print them to @f as a table or JSON. 0 or -errno. */
-int stats_output_print(FILE *f, struct vm *vm, enum stats_mode mode);
+struct stats_device;
+
+/*
+ * Merge every vCPU's statistics and print them to @f as a table or JSON,
+ * with the @nr_devices devices' counters. 0 or -errno.
+ */
+int stats_output_print(FILE *f, struct vm *vm, enum stats_mode mode,
+		       const struct stats_device *devices, unsigned int nr_devices);
 
 #endif

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "virtio/worker.h"
+#include "vmm/stats_report.h"
 #include "vmm/sandbox.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -1157,6 +1158,41 @@ void virtio_net_counters(const struct virtio_net *net, struct virtio_net_counter
 		for (unsigned int k = 0; k < n; k++)
 			o[k] += __atomic_load_n(&c[k], __ATOMIC_RELAXED);
 	}
+}
+
+void virtio_net_stats_device(const struct virtio_net *net, struct stats_device *out)
+{
+	static const char *const drop_names[NET_TX_NR] = {
+	    [NET_TX_SHORT] = "tx_drop_short",	    [NET_TX_LONG] = "tx_drop_long",
+	    [NET_TX_FLAGS] = "tx_drop_flags",	    [NET_TX_CSUM] = "tx_drop_csum",
+	    [NET_TX_GSO] = "tx_drop_gso",	    [NET_TX_WRITABLE] = "tx_drop_writable",
+	    [NET_TX_SEGMENTS] = "tx_drop_segments",
+	};
+	struct virtio_net_counters c;
+	unsigned int n = 0;
+
+#define PUT(label, v) (out->c[n++] = (struct stats_counter){label, v})
+	virtio_net_counters(net, &c);
+	snprintf(out->name, sizeof(out->name), "virtio-net %s", net->tap->name);
+	PUT("rx_packets", c.rx_packets);
+	PUT("rx_bytes", c.rx_bytes);
+	PUT("tx_packets", c.tx_packets);
+	PUT("tx_bytes", c.tx_bytes);
+	for (unsigned int i = NET_TX_OK + 1; i < NET_TX_NR; i++)
+		PUT(drop_names[i], c.tx_drop[i]);
+	PUT("tx_malformed", c.tx_malformed);
+	PUT("tx_errors", c.tx_errors);
+	PUT("rx_errors", c.rx_errors);
+	PUT("rx_bad_header", c.rx_bad_header);
+	PUT("rx_bad_chain", c.rx_bad_chain);
+	PUT("rx_small_chain", c.rx_small_chain);
+	PUT("rx_no_buffers", c.rx_no_buffers);
+	PUT("ctrl_ok", c.ctrl_ok);
+	PUT("ctrl_err", c.ctrl_err);
+	PUT("kicks", c.kicks);
+	PUT("interrupts", c.interrupts);
+#undef PUT
+	out->nr = n;
 }
 
 void virtio_net_default_mac(const char *seed, unsigned int index, uint8_t mac[6])

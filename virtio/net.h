@@ -85,6 +85,10 @@ void virtio_net_destroy(struct virtio_net *net);
 /* The counters so far, summed over the pairs (safe while running). */
 void virtio_net_counters(const struct virtio_net *net, struct virtio_net_counters *out);
 
+/* The counters as --stats prints them, named "virtio-net TAPNAME". */
+struct stats_device;
+void virtio_net_stats_device(const struct virtio_net *net, struct stats_device *out);
+
 /*
  * A MAC for a VM that asked for none: locally administered, unicast, and
  * the same each run for the same @seed (the tap's name) and @index.

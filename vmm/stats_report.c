@@ -351,6 +351,17 @@ static void print_kernel_exits(FILE *f, const struct stats_report *r, uint64_t u
 			k->hist_dropped);
 }
 
+static void print_devices(FILE *f, const struct stats_report *r)
+{
+	for (unsigned int d = 0; d < r->nr_devices; d++) {
+		const struct stats_device *dev = &r->devices[d];
+
+		fprintf(f, "\n%s\n", dev->name);
+		for (unsigned int i = 0; i < dev->nr; i++)
+			fprintf(f, "  %-22s %15" PRIu64 "\n", dev->c[i].name, dev->c[i].value);
+	}
+}
+
 void stats_report_print_table(FILE *f, const struct stats_report *r)
 {
 	struct exit_stats_row *rows;
@@ -384,6 +395,7 @@ void stats_report_print_table(FILE *f, const struct stats_report *r)
 			r->vcpu_delta);
 	print_kvm_block(f, r, "KVM VM statistics", r->vm_stats, r->vm_delta);
 	print_kernel_exits(f, r, r->exits ? exit_stats_count(r->exits) : 0);
+	print_devices(f, r);
 	free(rows);
 }
 
@@ -544,6 +556,19 @@ int stats_report_print_json(FILE *f, const struct stats_report *r)
 		fprintf(f, ",\n  \"launch_to_first_run_ns\": %" PRIu64, r->launch_to_run_ns);
 	if (r->vmm_memory_bytes > 0)
 		fprintf(f, ",\n  \"vmm_memory_bytes\": %" PRId64, r->vmm_memory_bytes);
+	fputs(",\n  \"devices\": [", f);
+	for (unsigned int d = 0; d < r->nr_devices; d++) {
+		const struct stats_device *dev = &r->devices[d];
+
+		fputs(d ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
+		json_string(f, dev->name);
+		fputs(", \"counters\": {", f);
+		for (unsigned int i = 0; i < dev->nr; i++)
+			fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", dev->c[i].name,
+				dev->c[i].value);
+		fputs("}}", f);
+	}
+	fputs(r->nr_devices ? "\n  ]" : "]", f);
 	fputs(",\n  \"boot_marks\": [", f);
 	for (unsigned int i = 0; i < r->nr_marks; i++) {
 		const struct vm_boot_mark *m = &r->marks[i];

@@ -17,6 +17,19 @@
 #include "vmm/kvm_exit_trace.h"
 #include "vmm/kvm_stats.h"
 
+/* One device's counters, as the device names them (virtio-net: rx_packets, tx_drop_csum, ...). */
+#define STATS_DEVICE_MAX_COUNTERS 40
+struct stats_counter {
+	const char *name; /* a JSON-safe identifier */
+	uint64_t value;
+};
+
+struct stats_device {
+	char name[48]; /* "virtio-net tap0" */
+	unsigned int nr;
+	struct stats_counter c[STATS_DEVICE_MAX_COUNTERS];
+};
+
 struct stats_report {
 	uint64_t tsc_khz;     /* for cycles -> ns; 0 if unknown: cycles only */
 	uint64_t wall_cycles; /* TSC cycles from first KVM_RUN to VM stop */
@@ -49,6 +62,9 @@ struct stats_report {
 	unsigned int nr_marks;
 	/* The VMM's own memory: RSS minus the resident guest RAM; < 0: unknown. */
 	int64_t vmm_memory_bytes;
+	/* The devices' counters (drops, errors, packets); none: no section. */
+	const struct stats_device *devices;
+	unsigned int nr_devices;
 };
 
 /*

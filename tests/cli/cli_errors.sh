@@ -26,9 +26,12 @@ fail()
 }
 
 # Runs nestvmm with the given arguments; sets $status, stdout in $tmp/out, stderr in $tmp/err.
+# What nestvmm runs under (the tap cases: a network namespace of their own).
+wrap=()
+
 run()
 {
-	timeout -k 5 30 "$exe" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	timeout -k 5 30 "${wrap[@]}" "$exe" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
 	status=$?
 	checks=$((checks + 1))
 }
@@ -171,6 +174,51 @@ b[0x202:0x206] = b"HdrS"
 b[0x206:0x208] = (0x20f).to_bytes(2, "little")
 sys.stdout.buffer.write(b)' >"$tmp/truncated"
 	expect_error 1 truncated run -k "$tmp/truncated"
+fi
+
+# --net: the spec is a usage error; the tap is opened before any VM exists.
+expect_error 2 "'user' is not a backend" run -k "$tmp/text" --net user
+expect_error 2 "bad mac '02:00:00:00:00:zz'" run -k "$tmp/text" --net tap,mac=02:00:00:00:00:zz
+expect_error 2 "multicast" run -k "$tmp/text" --net tap=t0,mac=01:00:00:00:00:01
+expect_error 2 "queues '0'" run -k "$tmp/text" --net tap,queues=0
+expect_error 2 "'a/b' is not an interface name" run -k "$tmp/text" --net tap=a/b
+expect_error 2 "unknown option 'vhost=on'" run -k "$tmp/text" --net tap,vhost=on
+expect_error 2 --net run -k "$tmp/text" --net
+many=()
+for i in 1 2 3 4 5; do many+=(--net "tap=t$i"); done
+expect_error 2 "at most 4" run -k "$tmp/text" "${many[@]}"
+# The taps themselves, each case in a network namespace of its own: nothing
+# here touches the host's interfaces.
+if [ "$(id -u)" -eq 0 ] && [ -c /dev/net/tun ] && unshare -n true 2>/dev/null &&
+	command -v ip >/dev/null && command -v setpriv >/dev/null; then
+	# in_netns SETUP: run nestvmm after the shell commands SETUP, in a fresh namespace.
+	in_netns() { wrap=(unshare -n sh -c "$1"' && exec "$@"' sh); }
+	chmod 755 "$tmp"
+	chmod 644 "$tmp/text"
+	in_netns "ip tuntap add dev tn0 mode tun"
+	expect_error 1 "tap tn0 exists but was made otherwise" run -k "$tmp/text" --net tap=tn0
+	in_netns "ip tuntap add dev sq0 mode tap"
+	expect_error 1 "without multi_queue" run -k "$tmp/text" --net tap=sq0,queues=2
+	in_netns "true"
+	expect_error 1 "tap=dup: given twice" run -k "$tmp/text" --net tap=dup --net tap=dup
+	in_netns "python3 -c 'import fcntl, os, struct, time
+fd = os.open(\"/dev/net/tun\", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack(\"16sH\", b\"held0\", 0x1002))
+time.sleep(5)' & sleep 1"
+	expect_error 1 "tap held0 is in use by another process" run -k "$tmp/text" --net tap=held0
+	in_netns "true; exec setpriv --reuid=65534 --regid=65534 --clear-groups \"\$@\""
+	expect_error 1 "no permission to open tap np0" run -k "$tmp/text" --net tap=np0
+	wrap=(unshare -mn sh -c 'mount -t tmpfs none /dev/net && exec "$@"' sh)
+	expect_error 1 "no /dev/net/tun" run -k "$tmp/text" --net tap=x0
+	# A tap the kernel names is said on stderr; the text "kernel" then fails to load.
+	in_netns "true"
+	run run -k "$tmp/text" --net tap
+	grep -q "^nestvmm: --net 0: the kernel made tap tap0$" "$tmp/err" ||
+		fail "--net tap: the kernel's name is not said: $(cat "$tmp/err")"
+	[ "$status" -eq 1 ] || fail "--net tap with a text kernel: status $status, want 1"
+	wrap=()
+else
+	echo "SKIP: the tap cases need root, /dev/net/tun, unshare -n, ip and setpriv"
 fi
 
 # Help, list and version succeed quietly on stdout.

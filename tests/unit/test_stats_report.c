@@ -651,6 +651,40 @@ static void test_json_empty(void **state)
 	free(buf);
 }
 
+/* Device counters: a block each in the table, an object each in the JSON. */
+static void test_device_counters(void **state)
+{
+	struct stats_device dev[2] = {
+	    {.name = "virtio-net tap0", .nr = 2, .c = {{"rx_packets", 12}, {"tx_drop_csum", 3}}},
+	    {.name = "virtio-net \"odd\"", .nr = 0},
+	};
+	struct stats_report r = {.nr_vcpus = 1, .devices = dev, .nr_devices = 2};
+	FILE *f = mem_open();
+
+	(void)state;
+	stats_report_print_table(f, &r);
+	mem_close(f);
+	assert_has(buf, "\nvirtio-net tap0\n  rx_packets                          12\n"
+			"  tx_drop_csum                         3\n");
+	free(buf);
+	f = mem_open();
+	assert_int_equal(stats_report_print_json(f, &r), 0);
+	mem_close(f);
+	if (!json_valid(buf))
+		fail_msg("invalid JSON:\n%s", buf);
+	assert_has(buf, "{\"name\": \"virtio-net tap0\", \"counters\": {\"rx_packets\": 12, "
+			"\"tx_drop_csum\": 3}}");
+	assert_has(buf, "{\"name\": \"virtio-net \\\"odd\\\"\", \"counters\": {}}");
+	free(buf);
+	/* None: an empty list. */
+	r.nr_devices = 0;
+	f = mem_open();
+	assert_int_equal(stats_report_print_json(f, &r), 0);
+	mem_close(f);
+	assert_has(buf, "\"devices\": []");
+	free(buf);
+}
+
 /* The nested line, and a missing TSC frequency next to it, keep the JSON valid. */
 static void test_nested_line(void **state)
 {
@@ -756,6 +790,7 @@ int main(void)
 	    cmocka_unit_test(test_json),
 	    cmocka_unit_test(test_json_escapes_and_other_row),
 	    cmocka_unit_test(test_json_empty),
+	    cmocka_unit_test(test_device_counters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "virtio/net.h"
+#include "vmm/stats_report.h"
 #include "virtq_driver.h"
 
 #define RAM_SIZE    (16u << 20)
@@ -627,6 +628,23 @@ static void test_tx_hostile_chains(void **state)
 	assert_int_equal(counters(&f).tx_malformed, 1);
 	assert_int_equal(counters(&f).tx_packets, 7);
 	assert_int_equal(atomic_load(&f.tr.needs_reset), 0);
+	/* What --stats shows of it. */
+	{
+		struct stats_device sd;
+		bool seen_csum = false, seen_short = false;
+
+		virtio_net_stats_device(&f.net, &sd);
+		assert_string_equal(sd.name, "virtio-net fake0");
+		for (unsigned int i = 0; i < sd.nr; i++) {
+			if (strcmp(sd.c[i].name, "tx_drop_csum") == 0)
+				seen_csum = sd.c[i].value == 1;
+			if (strcmp(sd.c[i].name, "tx_drop_short") == 0)
+				seen_short = sd.c[i].value == 2;
+			if (strcmp(sd.c[i].name, "tx_packets") == 0)
+				assert_int_equal(sd.c[i].value, 7);
+		}
+		assert_true(seen_csum && seen_short);
+	}
 	fx_fini(&f);
 }
 
