@@ -459,38 +459,14 @@ static void rx_cancel_all(struct virtio_net_pair *p)
 /* Check the chain in p->chain and lay out its write; NET_TX_OK or why it is dropped. */
 static enum net_tx_drop tx_prepare(struct virtio_net_pair *p, struct tx_slot *s)
 {
-	const struct virtq_chain *c = p->chain;
-	enum net_tx_drop why;
-	unsigned int n = 1;
-	uint64_t skip = NET_HDR_LEN;
+	unsigned int niov;
+	enum net_tx_drop why = net_tx_layout(p->chain, p->net->vdev.driver_features, &s->hdr,
+					     s->iov, 1 + TX_SLOT_IOV, &niov);
 
-	if (c->nr_in)
-		return NET_TX_WRITABLE;
-	if (c->out_len < NET_HDR_LEN)
-		return NET_TX_SHORT;
-	for (unsigned int i = 0, at = 0; i < c->nr_out && at < NET_HDR_LEN; i++) {
-		uint32_t k = c->iov[i].len < NET_HDR_LEN - at ? c->iov[i].len : NET_HDR_LEN - at;
-
-		memcpy((uint8_t *)&s->hdr + at, c->iov[i].base, k);
-		at += k;
-	}
-	why = net_hdr_check_tx(&s->hdr, c->out_len - NET_HDR_LEN, p->net->vdev.driver_features);
 	if (why != NET_TX_OK)
 		return why;
-	s->iov[0] = (struct iovec){&s->hdr, NET_HDR_LEN};
-	for (unsigned int i = 0; i < c->nr_out; i++) {
-		if (skip >= c->iov[i].len) {
-			skip -= c->iov[i].len;
-			continue;
-		}
-		if (n == 1 + TX_SLOT_IOV)
-			return NET_TX_SEGMENTS;
-		s->iov[n++] =
-		    (struct iovec){(uint8_t *)c->iov[i].base + skip, c->iov[i].len - skip};
-		skip = 0;
-	}
-	s->head = c->head;
-	s->io = (struct net_io){.op = NET_OP_WRITE, .iov = s->iov, .niov = n};
+	s->head = p->chain->head;
+	s->io = (struct net_io){.op = NET_OP_WRITE, .iov = s->iov, .niov = niov};
 	return NET_TX_OK;
 }
 
@@ -628,34 +604,29 @@ static uint8_t ctrl_apply(struct virtio_net *net, const struct net_ctrl_cmd *cmd
 
 static void ctrl_one(struct virtio_net_pair *p)
 {
-	const struct virtq_chain *c = p->chain;
 	struct virtio_net *net = p->net;
-	uint8_t buf[NET_CTRL_MAX];
+	uint8_t buf[NET_CTRL_MAX], *ack_at;
 	struct net_ctrl_cmd cmd = {.action = NET_CTRL_REJECT};
+	size_t len;
 	uint8_t ack;
-	size_t at = 0;
+	int r = net_ctrl_take(p->chain, buf, sizeof(buf), &len, &ack_at);
 
-	if (c->nr_in == 0) {
+	if (!ack_at) {
 		/* Nowhere to answer. */
-		virtq_push(p->ctrlq, c->head, 0);
+		virtq_push(p->ctrlq, p->chain->head, 0);
 		p->ctrl_pushed++;
 		COUNT(p, ctrl_err, 1);
 		return;
 	}
-	if (c->out_len <= NET_CTRL_MAX) {
-		for (unsigned int i = 0; i < c->nr_out; i++) {
-			memcpy(buf + at, c->iov[i].base, c->iov[i].len);
-			at += c->iov[i].len;
-		}
-		cmd = net_ctrl_decode(buf, at, net->vdev.driver_features, net->nr_pairs);
-	}
+	if (r == 0)
+		cmd = net_ctrl_decode(buf, len, net->vdev.driver_features, net->nr_pairs);
 	ack = ctrl_apply(net, &cmd);
 	if (ack == VIRTIO_NET_OK)
 		COUNT(p, ctrl_ok, 1);
 	else
 		COUNT(p, ctrl_err, 1);
-	*(uint8_t *)c->iov[c->nr_out].base = ack;
-	virtq_push(p->ctrlq, c->head, 1);
+	*ack_at = ack;
+	virtq_push(p->ctrlq, p->chain->head, 1);
 	p->ctrl_pushed++;
 }
 

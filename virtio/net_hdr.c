@@ -2,9 +2,12 @@
 #include "virtio/net_hdr.h"
 
 #include <endian.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "net/tap.h"
+#include "virtio/virtqueue.h"
 
 _Static_assert(sizeof(struct virtio_net_hdr) == NET_HDR_LEN, "header layout");
 _Static_assert(sizeof(struct virtio_net_config) == 12, "config layout");
@@ -111,6 +114,43 @@ bool net_hdr_fix_rx(struct virtio_net_hdr *h, uint64_t features, uint16_t num_bu
 	return ok;
 }
 
+enum net_tx_drop net_tx_layout(const struct virtq_chain *c, uint64_t features,
+			       struct virtio_net_hdr *hdr, struct iovec *iov, unsigned int max_iov,
+			       unsigned int *niov)
+{
+	enum net_tx_drop why;
+	unsigned int n = 1;
+	uint64_t skip = NET_HDR_LEN;
+
+	if (c->nr_in)
+		return NET_TX_WRITABLE;
+	if (c->out_len < NET_HDR_LEN)
+		return NET_TX_SHORT;
+	/* Copied once: what is checked is what the tap gets, whatever the guest writes meanwhile. */
+	for (unsigned int i = 0, at = 0; i < c->nr_out && at < NET_HDR_LEN; i++) {
+		uint32_t k = c->iov[i].len < NET_HDR_LEN - at ? c->iov[i].len : NET_HDR_LEN - at;
+
+		memcpy((uint8_t *)hdr + at, c->iov[i].base, k);
+		at += k;
+	}
+	why = net_hdr_check_tx(hdr, c->out_len - NET_HDR_LEN, features);
+	if (why != NET_TX_OK)
+		return why;
+	iov[0] = (struct iovec){hdr, NET_HDR_LEN};
+	for (unsigned int i = 0; i < c->nr_out; i++) {
+		if (skip >= c->iov[i].len) {
+			skip -= c->iov[i].len;
+			continue;
+		}
+		if (n == max_iov)
+			return NET_TX_SEGMENTS;
+		iov[n++] = (struct iovec){(uint8_t *)c->iov[i].base + skip, c->iov[i].len - skip};
+		skip = 0;
+	}
+	*niov = n;
+	return NET_TX_OK;
+}
+
 uint32_t net_rx_frame_need(uint64_t features, uint16_t mtu)
 {
 	uint64_t gso = NET_BIT(VIRTIO_NET_F_GUEST_TSO4) | NET_BIT(VIRTIO_NET_F_GUEST_TSO6) |
@@ -175,6 +215,24 @@ static struct net_ctrl_cmd decode_offloads(const uint8_t *d, size_t len, uint64_
 	    !has(want, VIRTIO_NET_F_GUEST_TSO6))
 		return reject;
 	return (struct net_ctrl_cmd){.action = NET_CTRL_OFFLOADS, .arg = want};
+}
+
+int net_ctrl_take(const struct virtq_chain *c, uint8_t *buf, size_t cap, size_t *len, uint8_t **ack)
+{
+	size_t at = 0;
+
+	*len = 0;
+	*ack = c->nr_in ? c->iov[c->nr_out].base : NULL;
+	if (!*ack)
+		return -EINVAL;
+	if (c->out_len > cap)
+		return -ENOSPC;
+	for (unsigned int i = 0; i < c->nr_out; i++) {
+		memcpy(buf + at, c->iov[i].base, c->iov[i].len);
+		at += c->iov[i].len;
+	}
+	*len = at;
+	return 0;
 }
 
 struct net_ctrl_cmd net_ctrl_decode(const uint8_t *buf, size_t len, uint64_t features,

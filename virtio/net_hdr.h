@@ -123,6 +123,19 @@ enum net_tx_drop net_hdr_check_tx(const struct virtio_net_hdr *h, uint64_t frame
  */
 bool net_hdr_fix_rx(struct virtio_net_hdr *h, uint64_t features, uint16_t num_buffers);
 
+struct virtq_chain;
+struct iovec;
+
+/*
+ * A TX chain as virtq_pop() gave it, made ready for the tap: the header
+ * copied into @hdr and checked, then @iov[0] = @hdr and the frame's
+ * buffers after it, in place (at most @max_iov entries in all). Returns
+ * NET_TX_OK with *@niov set, or why the chain must be dropped.
+ */
+enum net_tx_drop net_tx_layout(const struct virtq_chain *c, uint64_t features,
+			       struct virtio_net_hdr *hdr, struct iovec *iov, unsigned int max_iov,
+			       unsigned int *niov);
+
 /* The RX buffer one frame needs: header and frame, 64 KiB with a guest GSO offload. */
 uint32_t net_rx_frame_need(uint64_t features, uint16_t mtu);
 
@@ -146,6 +159,16 @@ uint32_t net_rx_frame_need(uint64_t features, uint16_t mtu);
 
 /* The most bytes of a command (class, command, data) the device reads: 680 MAC entries. */
 #define NET_CTRL_MAX 4096
+
+/*
+ * A control chain's command: its readable bytes copied into @buf (at most
+ * @cap, NET_CTRL_MAX) and where the ack byte goes (the first writable
+ * byte). Returns 0, -ENOSPC when the command is longer than @cap (*@ack
+ * still set: the device answers ERR), -EINVAL when there is nowhere to
+ * answer (*@ack NULL).
+ */
+int net_ctrl_take(const struct virtq_chain *c, uint8_t *buf, size_t cap, size_t *len,
+		  uint8_t **ack);
 
 /* What a well-formed command asks for. */
 enum net_ctrl_action {
