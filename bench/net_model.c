@@ -100,6 +100,7 @@ struct opts {
 	unsigned int rounds;
 	unsigned int spin_us;
 	enum net_engine engine;
+	const char *only; /* run the workloads whose name starts with this */
 };
 
 static uint64_t now_ns(void)
@@ -608,6 +609,7 @@ static int rig_init(struct rig *r, const struct opts *o)
 static void usage(FILE *f)
 {
 	fputs("usage: net-model [--seconds S] [--rounds N] [--engine io_uring|sync] [--spin-us U]\n"
+	      "                 [--only PREFIX]\n"
 	      "The virtio-net device model on a tap against plain readv/writev on the same tap,\n"
 	      "guest-to-host (tx) and host-to-guest (rx), 64 B, 1514 B and 64 KiB frames.\n"
 	      "Needs root (a network namespace of its own).\n",
@@ -619,6 +621,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	static const struct option longopts[] = {
 	    {"seconds", required_argument, NULL, 's'}, {"rounds", required_argument, NULL, 'r'},
 	    {"engine", required_argument, NULL, 'e'},  {"spin-us", required_argument, NULL, 'u'},
+	    {"only", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
 	};
 	char *end;
@@ -649,6 +652,9 @@ static int parse(int argc, char **argv, struct opts *o)
 				o->engine = NET_ENGINE_SYNC;
 			else
 				goto bad;
+			break;
+		case 'o':
+			o->only = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -692,6 +698,9 @@ int main(int argc, char **argv)
 		const struct workload *w = &workloads[i];
 		struct figures m[MAX_ROUNDS], p[MAX_ROUNDS];
 		double ratio[MAX_ROUNDS], mp[MAX_ROUNDS], pp[MAX_ROUNDS], kicks = 0, irqs = 0, med;
+
+		if (o.only && strncmp(w->name, o.only, strlen(o.only)) != 0)
+			continue;
 
 		for (unsigned int k = 0; k < o.rounds; k++) {
 			/* Alternate which goes first: the machine drifts. */

@@ -15,7 +15,7 @@
  * one chain without MRG_RXBUF, as many as it takes with it. The tap writes
  * the header and frame straight into them; the device then fixes up the
  * header (num_buffers, flags) and hands back the chains the frame used.
- * Chains a read did not need wait in a spare list for the next read.
+ * The chains a frame did not need stay with the read for its next frame.
  */
 #include "virtio/net.h"
 
@@ -36,7 +36,7 @@
 
 /* Reads out at once per pair. */
 #define RX_READS 4
-/* Chains, and iovecs, one read may gather; the iovecs of one chain it keeps. */
+/* Chains, and iovecs, one read may gather; the iovecs of one chain it uses. */
 #define RX_READ_BUFS 64
 #define RX_READ_IOV  256
 #define RX_BUF_IOV   32
@@ -57,14 +57,6 @@ enum {
 };
 
 #define CONFIG_LEN sizeof(struct virtio_net_config)
-
-/* An RX chain taken from the ring and not yet used. */
-struct rx_buf {
-	uint16_t head;
-	uint16_t niov;
-	uint32_t cap;
-	struct iovec iov[RX_BUF_IOV];
-};
 
 /* One read out on the tap: the chains it gathered, and their iovecs in one array. */
 struct rx_read {
@@ -106,8 +98,6 @@ struct virtio_net_pair {
 	struct virtq *rxq, *txq, *ctrlq;
 	struct virtq_chain *chain;
 	struct rx_read *reads; /* [RX_READS] */
-	struct rx_buf *spare;  /* [RX_READS * RX_READ_BUFS] */
-	unsigned int nspare;
 	struct tx_slot *tx;
 	uint16_t *tx_free;
 	unsigned int tx_nfree;
@@ -227,86 +217,64 @@ static uint64_t rx_features(const struct virtio_net_pair *p)
 	return f | __atomic_load_n(&p->net->guest_offloads, __ATOMIC_RELAXED);
 }
 
-static void rx_spare_put(struct virtio_net_pair *p, const struct rx_buf *b)
+/* Append one chain's writable buffers (at most RX_BUF_IOV of them) to @r; false if no room. */
+static bool rx_add_chain(struct rx_read *r, const struct virtq_chain *c)
 {
-	if (p->nspare < RX_READS * RX_READ_BUFS) {
-		p->spare[p->nspare++] = *b;
-		return;
+	unsigned int n = c->nr_in < RX_BUF_IOV ? c->nr_in : RX_BUF_IOV;
+	uint64_t cap = 0;
+
+	if (r->nbufs == RX_READ_BUFS || r->niov + n > RX_READ_IOV)
+		return false;
+	for (unsigned int i = 0; i < n; i++) {
+		r->iov[r->niov + i] = (struct iovec){c->iov[i].base, c->iov[i].len};
+		cap += c->iov[i].len;
 	}
-	/* Cannot happen (the reads never hold more); hand it back empty rather than lose it. */
-	virtq_push(p->rxq, b->head, 0);
-	p->rx_pushed++;
-}
-
-/* The chains of @r from @first on go back to the spare list. */
-static void rx_give_back(struct virtio_net_pair *p, struct rx_read *r, unsigned int first)
-{
-	unsigned int at = 0;
-
-	for (unsigned int i = 0; i < r->nbufs; i++) {
-		struct rx_buf b = {
-		    .head = r->head[i], .niov = r->buf_niov[i], .cap = r->buf_cap[i]};
-
-		if (i >= first) {
-			memcpy(b.iov, &r->iov[at], b.niov * sizeof(b.iov[0]));
-			rx_spare_put(p, &b);
-		}
-		at += r->buf_niov[i];
-	}
-	r->nbufs = 0;
-	r->niov = 0;
-	r->cap = 0;
-}
-
-enum { TAKE_OK, TAKE_EMPTY, TAKE_BROKEN };
-
-/* The next RX chain: a spare one, or one off the ring. */
-static int rx_take(struct virtio_net_pair *p, struct rx_buf *b)
-{
-	struct virtq_chain *c = p->chain;
-	uint64_t cap;
-	int r;
-
-	if (p->nspare) {
-		*b = p->spare[--p->nspare];
-		return TAKE_OK;
-	}
-	for (;;) {
-		r = virtq_pop(p->rxq, c);
-		if (r == 0)
-			return TAKE_EMPTY;
-		if (p->rxq->broken) {
-			ring_broken(p, &p->rx_dead);
-			return TAKE_BROKEN;
-		}
-		/* Malformed, or not the device-writable buffers an RX chain is. */
-		if (r < 0 || c->nr_out || c->nr_in == 0) {
-			virtq_push(p->rxq, c->head, 0);
-			p->rx_pushed++;
-			COUNT(p, rx_bad_chain, 1);
-			continue;
-		}
-		b->head = c->head;
-		b->niov = (uint16_t)(c->nr_in < RX_BUF_IOV ? c->nr_in : RX_BUF_IOV);
-		cap = 0;
-		for (unsigned int i = 0; i < b->niov; i++) {
-			b->iov[i] = (struct iovec){c->iov[i].base, c->iov[i].len};
-			cap += c->iov[i].len;
-		}
-		b->cap = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
-		return TAKE_OK;
-	}
-}
-
-static void rx_add(struct rx_read *r, const struct rx_buf *b)
-{
-	r->head[r->nbufs] = b->head;
-	r->buf_niov[r->nbufs] = b->niov;
-	r->buf_cap[r->nbufs] = b->cap;
+	r->head[r->nbufs] = c->head;
+	r->buf_niov[r->nbufs] = (uint16_t)n;
+	r->buf_cap[r->nbufs] = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
 	r->nbufs++;
-	memcpy(&r->iov[r->niov], b->iov, b->niov * sizeof(b->iov[0]));
-	r->niov += b->niov;
-	r->cap += b->cap;
+	r->niov += n;
+	r->cap += r->buf_cap[r->nbufs - 1];
+	return true;
+}
+
+/* Move the last chain of @from to the end of @to; false if @to has no room. */
+static bool rx_move_last(struct rx_read *from, struct rx_read *to)
+{
+	unsigned int b = from->nbufs - 1, n = from->buf_niov[b];
+
+	if (to->nbufs == RX_READ_BUFS || to->niov + n > RX_READ_IOV)
+		return false;
+	memcpy(&to->iov[to->niov], &from->iov[from->niov - n], n * sizeof(to->iov[0]));
+	to->head[to->nbufs] = from->head[b];
+	to->buf_niov[to->nbufs] = (uint16_t)n;
+	to->buf_cap[to->nbufs] = from->buf_cap[b];
+	to->nbufs++;
+	to->niov += n;
+	to->cap += from->buf_cap[b];
+	from->nbufs--;
+	from->niov -= n;
+	from->cap -= from->buf_cap[b];
+	return true;
+}
+
+/* The first @used chains of @r went to the driver: the rest move to the front. */
+static void rx_drop_front(struct rx_read *r, unsigned int used)
+{
+	unsigned int niov = 0;
+	uint64_t cap = 0;
+
+	for (unsigned int i = 0; i < used; i++) {
+		niov += r->buf_niov[i];
+		cap += r->buf_cap[i];
+	}
+	r->nbufs -= used;
+	memmove(r->head, r->head + used, r->nbufs * sizeof(r->head[0]));
+	memmove(r->buf_niov, r->buf_niov + used, r->nbufs * sizeof(r->buf_niov[0]));
+	memmove(r->buf_cap, r->buf_cap + used, r->nbufs * sizeof(r->buf_cap[0]));
+	memmove(r->iov, r->iov + niov, (r->niov - niov) * sizeof(r->iov[0]));
+	r->niov -= niov;
+	r->cap -= cap;
 }
 
 /* Hand @r's chains back empty: together they cannot hold a frame. */
@@ -322,51 +290,69 @@ static void rx_reject_small(struct virtio_net_pair *p, struct rx_read *r)
 	r->cap = 0;
 }
 
-/* Gather buffers for one read: TAKE_OK with room for a frame, else nothing held. */
-static int rx_gather(struct virtio_net_pair *p, struct rx_read *r)
+enum { TAKE_OK, TAKE_EMPTY, TAKE_BROKEN };
+
+/*
+ * Top @r up until it holds the largest frame: chains off the ring, or, when
+ * the ring is empty, chains an idle read after it holds, so that buffers
+ * gather in the first reads instead of spreading thin over all of them.
+ * TAKE_EMPTY leaves what it gathered in @r for the next try.
+ */
+static int rx_top_up(struct virtio_net_pair *p, struct rx_read *r)
 {
-	struct rx_buf b;
+	struct virtq_chain *c = p->chain;
 
-	r->nbufs = 0;
-	r->niov = 0;
-	r->cap = 0;
-	for (;;) {
-		int st = rx_take(p, &b);
+	while (r->cap < p->rx_need) {
+		int st = virtq_pop(p->rxq, c);
 
-		if (st == TAKE_BROKEN)
-			return st;
-		if (st == TAKE_EMPTY) {
+		if (st == 0) {
+			bool moved = false;
+
+			for (unsigned int k = RX_READS - 1; !moved && &p->reads[k] > r; k--) {
+				struct rx_read *f = &p->reads[k];
+
+				if (!f->busy && f->nbufs)
+					moved = rx_move_last(f, r);
+			}
+			if (moved)
+				continue;
 			/* Ask for a kick; buffers added meanwhile are seen now. */
 			if (virtq_set_notify(p->rxq, true)) {
 				virtq_set_notify(p->rxq, false);
 				continue;
 			}
-			rx_give_back(p, r, 0);
 			if (!p->rx_waiting)
 				COUNT(p, rx_no_buffers, 1);
 			p->rx_waiting = true;
 			return TAKE_EMPTY;
 		}
-		if (!p->mrg) {
-			/* One chain per frame: it must hold the largest. */
-			if (b.cap < p->rx_need) {
-				virtq_push(p->rxq, b.head, 0);
-				p->rx_pushed++;
-				COUNT(p, rx_small_chain, 1);
-				continue;
-			}
-			rx_add(r, &b);
-			return TAKE_OK;
+		if (p->rxq->broken) {
+			ring_broken(p, &p->rx_dead);
+			return TAKE_BROKEN;
 		}
-		if (r->nbufs == RX_READ_BUFS || r->niov + b.niov > RX_READ_IOV) {
-			rx_reject_small(p, r);
-			rx_spare_put(p, &b);
+		/* Malformed, or not the device-writable buffers an RX chain is. */
+		if (st < 0 || c->nr_out || c->nr_in == 0) {
+			virtq_push(p->rxq, c->head, 0);
+			p->rx_pushed++;
+			COUNT(p, rx_bad_chain, 1);
 			continue;
 		}
-		rx_add(r, &b);
-		if (r->cap >= p->rx_need)
-			return TAKE_OK;
+		if (!p->mrg) {
+			/* One chain per frame, alone in @r: it must hold the largest. */
+			rx_add_chain(r, c);
+			if (r->cap < p->rx_need)
+				rx_reject_small(p, r);
+			continue;
+		}
+		if (!rx_add_chain(r, c)) {
+			/* Chains this small cannot make a frame within the limits: give them all back. */
+			rx_reject_small(p, r);
+			virtq_push(p->rxq, c->head, 0);
+			p->rx_pushed++;
+			COUNT(p, rx_small_chain, 1);
+		}
 	}
+	return TAKE_OK;
 }
 
 /* Put reads out on the tap, as many as are idle and find buffers. */
@@ -379,14 +365,12 @@ static void rx_fill(struct virtio_net_pair *p)
 
 		if (r->busy)
 			continue;
-		if (rx_gather(p, r) != TAKE_OK)
+		if (rx_top_up(p, r) != TAKE_OK)
 			return;
 		p->rx_waiting = false;
 		r->io = (struct net_io){.op = NET_OP_READ, .iov = r->iov, .niov = r->niov};
-		if (net_ioq_queue(&p->ioq, &r->io) < 0) {
-			rx_give_back(p, r, 0);
+		if (net_ioq_queue(&p->ioq, &r->io) < 0)
 			return;
-		}
 		r->busy = true;
 	}
 }
@@ -400,13 +384,11 @@ static void rx_complete(struct virtio_net_pair *p, struct rx_read *r)
 	unsigned int used = 0;
 
 	r->busy = false;
-	if (p->stopping || res == -ECANCELED) {
-		rx_give_back(p, r, 0);
+	/* Whatever went wrong, @r keeps its chains for its next read. */
+	if (p->stopping || res == -ECANCELED)
 		return;
-	}
 	if (res < 0) {
 		COUNT(p, rx_errors, 1);
-		rx_give_back(p, r, 0);
 		if (++p->rx_error_run == RX_MAX_ERROR_RUN) {
 			fprintf(
 			    stderr,
@@ -421,7 +403,6 @@ static void rx_complete(struct virtio_net_pair *p, struct rx_read *r)
 	/* Shorter than a header, or cut to the buffers (the tap truncates silently). */
 	if (res < NET_HDR_LEN + NET_ETH_HLEN || (uint64_t)res > r->cap) {
 		COUNT(p, rx_bad_header, 1);
-		rx_give_back(p, r, 0);
 		return;
 	}
 	for (left = (uint64_t)res; left; used++)
@@ -429,7 +410,6 @@ static void rx_complete(struct virtio_net_pair *p, struct rx_read *r)
 	iov_copy_out(r->iov, r->niov, &h, sizeof(h));
 	if (!net_hdr_fix_rx(&h, rx_features(p), (uint16_t)used)) {
 		COUNT(p, rx_bad_header, 1);
-		rx_give_back(p, r, 0);
 		return;
 	}
 	iov_copy_in(r->iov, r->niov, &h, sizeof(h));
@@ -444,7 +424,7 @@ static void rx_complete(struct virtio_net_pair *p, struct rx_read *r)
 	p->rx_pushed += used;
 	COUNT(p, rx_packets, 1);
 	COUNT(p, rx_bytes, (uint64_t)res - NET_HDR_LEN);
-	rx_give_back(p, r, used);
+	rx_drop_front(r, used);
 }
 
 static void rx_cancel_all(struct virtio_net_pair *p)
@@ -887,12 +867,10 @@ static void pair_free(struct virtio_net_pair *p)
 {
 	free(p->chain);
 	free(p->reads);
-	free(p->spare);
 	free(p->tx);
 	free(p->tx_free);
 	p->chain = NULL;
 	p->reads = NULL;
-	p->spare = NULL;
 	p->tx = NULL;
 	p->tx_free = NULL;
 }
@@ -913,7 +891,6 @@ static int pair_start(struct virtio_net *net, unsigned int i)
 	nslots = p->txq->enabled ? p->txq->size : 1;
 	p->mrg = virtio_has_feature(dev, VIRTIO_NET_F_MRG_RXBUF);
 	p->rx_need = net_rx_frame_need(dev->driver_features, mtu);
-	p->nspare = 0;
 	p->tx_nfree = nslots;
 	p->stopping = p->rx_dead = p->tx_dead = p->ctrl_dead = false;
 	p->tx_starved = p->rx_waiting = false;
@@ -921,10 +898,9 @@ static int pair_start(struct virtio_net *net, unsigned int i)
 	p->rx_pushed = p->tx_pushed = p->ctrl_pushed = 0;
 	p->chain = malloc(sizeof(*p->chain));
 	p->reads = calloc(RX_READS, sizeof(*p->reads));
-	p->spare = calloc(RX_READS * RX_READ_BUFS, sizeof(*p->spare));
 	p->tx = calloc(nslots, sizeof(*p->tx));
 	p->tx_free = calloc(nslots, sizeof(*p->tx_free));
-	if (!p->chain || !p->reads || !p->spare || !p->tx || !p->tx_free) {
+	if (!p->chain || !p->reads || !p->tx || !p->tx_free) {
 		pair_free(p);
 		return -ENOMEM;
 	}
