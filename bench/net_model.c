@@ -593,7 +593,7 @@ static int reference(struct rig *r, const struct workload *w, struct figures *fi
 
 /* ---- set-up ---- */
 
-static int if_set(const char *name, unsigned int mtu)
+static int if_up(const char *name)
 {
 	struct ifreq ifr;
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
@@ -611,8 +611,7 @@ static int if_set(const char *name, unsigned int mtu)
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	ifr.ifr_mtu = (int)mtu;
-	if (ioctl(s, SIOCSIFMTU, &ifr) < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
 		r = -errno;
 	ifr.ifr_flags |= IFF_UP;
 	if (r == 0 && ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
@@ -657,7 +656,11 @@ static int rig_init(struct rig *r, const struct opts *o)
 		fprintf(stderr, "net-model: SKIP: %s\n", why);
 		return 77;
 	}
-	e = if_set(TAP_NAME, TAP_MAX_MTU);
+	if (net_tap_set_mtu(&r->tap, NET_TAP_MAX_MTU, why, sizeof(why)) < 0) {
+		fprintf(stderr, "net-model: %s\n", why);
+		return 1;
+	}
+	e = if_up(TAP_NAME);
 	if (e == 0)
 		e = r->packet_fd = packet_socket(TAP_NAME);
 	if (e < 0) {

@@ -78,10 +78,11 @@ static void run_usage(FILE *f)
 	    "                        one queue per vCPU; cache=none opens PATH with O_DIRECT;\n"
 	    "                        a comma in PATH is written ,,\n"
 	    "      --net SPEC        a virtio-net device on a tap (repeatable):\n"
-	    "                        tap[=NAME][,mac=XX:XX:XX:XX:XX:XX][,queues=N]\n"
+	    "                        tap[=NAME][,mac=XX:XX:XX:XX:XX:XX][,queues=N][,mtu=N]\n"
 	    "                        [,engine=io_uring|sync]; without NAME the kernel\n"
 	    "                        makes one (its name is printed); one queue pair per\n"
-	    "                        vCPU (at most 16); the MAC is derived from NAME\n"
+	    "                        vCPU (at most 16); mtu= sets the tap's MTU and\n"
+	    "                        offers it to the guest; the MAC is derived from NAME\n"
 	    "      --kvm PATH        the KVM device (default /dev/kvm)\n"
 	    "      --sandbox on|off  per-thread seccomp filters and no capabilities once\n"
 	    "                        set up (default on; off is for debugging)\n"
@@ -232,6 +233,10 @@ static int open_nets(struct run_net *nets, unsigned int n, unsigned int nr_vcpus
 			return -1;
 		}
 		nets[i].tap_open = true;
+		if (sp->mtu && net_tap_set_mtu(&nets[i].tap, sp->mtu, why, sizeof(why)) < 0) {
+			cli_error("--net: %s", why);
+			return -1;
+		}
 		if (nets[i].tap.kernel_named)
 			fprintf(stderr, "nestvmm: --net %u: the kernel made tap %s\n", i,
 				nets[i].tap.name);

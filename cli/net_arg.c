@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Parsing of --net tap[=NAME][,mac=...][,queues=N][,engine=...]. */
+/* Parsing of --net tap[=NAME][,mac=...][,queues=N][,mtu=N][,engine=...]. */
 #include "cli/net_arg.h"
+
+#include "net/tap.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -65,7 +67,7 @@ static bool valid_ifname(const char *n, size_t len)
 static int parse_option(struct net_spec *spec, const char *w, size_t len, unsigned int *seen,
 			char *why, size_t why_len)
 {
-	enum { SEEN_MAC = 1, SEEN_QUEUES = 2, SEEN_ENGINE = 4 };
+	enum { SEEN_MAC = 1, SEEN_QUEUES = 2, SEEN_ENGINE = 4, SEEN_MTU = 8 };
 	const char *eq = memchr(w, '=', len);
 	size_t klen = eq ? (size_t)(eq - w) : len;
 	const char *v = eq ? eq + 1 : "";
@@ -78,10 +80,13 @@ static int parse_option(struct net_spec *spec, const char *w, size_t len, unsign
 		bit = SEEN_QUEUES;
 	else if (word_is(w, klen, "engine"))
 		bit = SEEN_ENGINE;
+	else if (word_is(w, klen, "mtu"))
+		bit = SEEN_MTU;
 	else
-		return refuse(why, why_len,
-			      "--net: unknown option '%.*s' (expected mac=, queues= or engine=)",
-			      (int)len, w);
+		return refuse(
+		    why, why_len,
+		    "--net: unknown option '%.*s' (expected mac=, queues=, mtu= or engine=)",
+		    (int)len, w);
 	if (*seen & bit)
 		return refuse(why, why_len, "--net: option '%.*s' given twice", (int)klen, w);
 	*seen |= bit;
@@ -101,17 +106,22 @@ static int parse_option(struct net_spec *spec, const char *w, size_t len, unsign
 		spec->mac_set = true;
 		return 0;
 	}
-	if (bit == SEEN_QUEUES) {
+	if (bit == SEEN_QUEUES || bit == SEEN_MTU) {
+		unsigned int lo = bit == SEEN_MTU ? NET_TAP_MIN_MTU : 1;
+		unsigned int hi = bit == SEEN_MTU ? NET_TAP_MAX_MTU : NET_SPEC_MAX_QUEUES;
 		unsigned int n = 0;
 
-		for (size_t i = 0; i < vlen && n <= NET_SPEC_MAX_QUEUES; i++)
+		for (size_t i = 0; i < vlen && n <= hi; i++)
 			n = isdigit((unsigned char)v[i]) ? n * 10 + (unsigned int)(v[i] - '0')
-							 : NET_SPEC_MAX_QUEUES + 1;
-		if (vlen == 0 || n < 1 || n > NET_SPEC_MAX_QUEUES)
+							 : hi + 1;
+		if (vlen == 0 || n < lo || n > hi)
 			return refuse(why, why_len,
-				      "--net: queues '%.*s' is not a number from 1 to %d",
-				      (int)vlen, v, NET_SPEC_MAX_QUEUES);
-		spec->queues = n;
+				      "--net: %s '%.*s' is not a number from %u to %u",
+				      bit == SEEN_MTU ? "mtu" : "queues", (int)vlen, v, lo, hi);
+		if (bit == SEEN_MTU)
+			spec->mtu = n;
+		else
+			spec->queues = n;
 		return 0;
 	}
 	if (word_is(v, vlen, "io_uring"))

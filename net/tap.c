@@ -9,10 +9,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* The MTUs an Ethernet tap may have (ETH_MIN_MTU, and what a 64 KiB frame leaves). */
-#define TAP_MIN_MTU 68
-#define TAP_MAX_MTU (65535 - 14 - 4)
-
 /* The header every frame carries: the virtio-net v1 header, num_buffers included. */
 static const int vnet_hdr_len = 12;
 
@@ -87,8 +83,8 @@ static unsigned int read_mtu(const char *name)
 		return mtu;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (ioctl(s, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu >= TAP_MIN_MTU)
-		mtu = ifr.ifr_mtu > TAP_MAX_MTU ? TAP_MAX_MTU : (unsigned int)ifr.ifr_mtu;
+	if (ioctl(s, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu >= NET_TAP_MIN_MTU)
+		mtu = ifr.ifr_mtu > NET_TAP_MAX_MTU ? NET_TAP_MAX_MTU : (unsigned int)ifr.ifr_mtu;
 	close(s);
 	return mtu;
 }
@@ -176,6 +172,36 @@ int net_tap_open(struct net_tap *tap, const char *name, unsigned int nr_queues, 
 		return r;
 	}
 	tap->mtu = read_mtu(tap->name);
+	return 0;
+}
+
+int net_tap_set_mtu(struct net_tap *tap, unsigned int mtu, char *why, size_t why_len)
+{
+	struct ifreq ifr;
+	int s, r = 0;
+
+	if (mtu < NET_TAP_MIN_MTU || mtu > NET_TAP_MAX_MTU) {
+		snprintf(why, why_len, "tap %s: MTU %u is not in %d..%d", tap->name, mtu,
+			 NET_TAP_MIN_MTU, NET_TAP_MAX_MTU);
+		return -EINVAL;
+	}
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		r = -errno;
+	} else {
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap->name);
+		ifr.ifr_mtu = (int)mtu;
+		if (ioctl(s, SIOCSIFMTU, &ifr) < 0)
+			r = -errno;
+		close(s);
+	}
+	if (r < 0) {
+		snprintf(why, why_len, "tap %s: cannot set its MTU to %u: %s", tap->name, mtu,
+			 strerror(-r));
+		return r;
+	}
+	tap->mtu = mtu;
 	return 0;
 }
 

@@ -57,6 +57,17 @@ int net_tap_open(struct net_tap *tap, const char *name, unsigned int nr_queues, 
 		 size_t why_len);
 void net_tap_close(struct net_tap *tap);
 
+/* The MTUs a tap takes: Ethernet's minimum, and 64 KiB less the Ethernet header. */
+#define NET_TAP_MIN_MTU 68
+#define NET_TAP_MAX_MTU (65535 - 14)
+
+/*
+ * Set the interface's MTU (needs CAP_NET_ADMIN where it lives), before the
+ * device is made: the device advertises tap->mtu. Returns 0, or -errno with
+ * one line in @why.
+ */
+int net_tap_set_mtu(struct net_tap *tap, unsigned int mtu, char *why, size_t why_len);
+
 /* TUNSETOFFLOAD on queue @fd (one queue sets them for the interface). Returns 0 or -errno. */
 int net_tap_set_offload(int fd, unsigned int tun_flags);
 

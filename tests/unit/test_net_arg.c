@@ -44,6 +44,12 @@ static void test_all_options(void **state)
 	assert_int_equal(spec.engine, NET_ENGINE_SYNC);
 	assert_int_equal(parse("tap,queues=16"), 0);
 	assert_int_equal(spec.queues, 16);
+	assert_int_equal(spec.mtu, 0);
+	assert_int_equal(parse("tap,mtu=9000"), 0);
+	assert_int_equal(spec.mtu, 9000);
+	assert_int_equal(parse("tap,mtu=68,queues=2"), 0);
+	assert_int_equal(spec.mtu, 68);
+	assert_int_equal(parse("tap,mtu=65521"), 0);
 	assert_int_equal(parse("tap=a%d"), 0); /* the kernel numbers it */
 	assert_int_equal(parse("tap=fifteen-chars"), 0);
 }
@@ -86,6 +92,11 @@ static void test_bad_options(void **state)
 	refused("tap,queues=", "queues ''");
 	refused("tap,queues=-1", "queues '-1'");
 	refused("tap,queues", "queues ''");
+	refused("tap,mtu=67", "mtu '67' is not a number from 68 to 65521");
+	refused("tap,mtu=65522", "mtu '65522'");
+	refused("tap,mtu=9k", "mtu '9k'");
+	refused("tap,mtu=", "mtu ''");
+	refused("tap,mtu=1500,mtu=9000", "given twice");
 	refused("tap,engine=aio", "bad engine 'aio'");
 	refused("tap,engine", "bad engine ''");
 }

@@ -372,6 +372,23 @@ static void test_tap_kernel_name_and_offloads(void **state)
 	assert_true(tap.offloads & TUN_F_TSO4);
 	assert_int_equal(net_tap_set_offload(tap.fd[0], tap.offloads), 0);
 	assert_int_equal(net_tap_set_offload(tap.fd[0], TUN_F_TSO4), -EINVAL);
+	/* The MTU: set on the interface, kept for the device to offer. */
+	assert_int_equal(net_tap_set_mtu(&tap, 9000, why, sizeof(why)), 0);
+	assert_int_equal(tap.mtu, 9000);
+	{
+		struct ifreq ifr;
+		int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap.name);
+		assert_int_equal(ioctl(s, SIOCGIFMTU, &ifr), 0);
+		assert_int_equal(ifr.ifr_mtu, 9000);
+		close(s);
+	}
+	assert_int_equal(net_tap_set_mtu(&tap, 67, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "MTU 67 is not in 68..65521"));
+	assert_int_equal(tap.mtu, 9000);
+	assert_int_equal(net_tap_set_mtu(&tap, NET_TAP_MAX_MTU, why, sizeof(why)), 0);
 	/* Queues detach and come back. */
 	assert_int_equal(net_tap_set_queue(tap.fd[1], false), 0);
 	assert_int_equal(net_tap_set_queue(tap.fd[1], true), 0);
