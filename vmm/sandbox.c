@@ -68,6 +68,7 @@ static const int main_calls[] = {
     SCMP_SYS(close),	   SCMP_SYS(openat),  SCMP_SYS(lseek), SCMP_SYS(getdents64),
     SCMP_SYS(mkdir),	   SCMP_SYS(rmdir),   SCMP_SYS(fcntl), SCMP_SYS(rt_sigaction),
     SCMP_SYS(sigaltstack), SCMP_SYS(mincore), /* --stats: resident guest RAM */
+    SCMP_SYS(sysinfo), /* glibc's qsort asks for the RAM size to sort --stats' rows */
 };
 
 /*

@@ -120,4 +120,25 @@ else
 	rm -f /tmp/blk-master.img
 fi
 
+# Virtio-net scenarios (tests/e2e/l1-net.sh, shipped as /rig/net.sh), each
+# in a network namespace of its own:
+#   net       2 vCPUs (2 queue pairs), io_uring, MTU 9000, offloads on:
+#             ping both ways, 64 MiB each way with sha256, iperf3 both ways
+#   net-sync  1 vCPU, engine=sync: ping, 64 MiB each way
+run_net() {
+	name=$1 cpus=$2 opts=$3
+	echo "RIG-L2-LAUNCH $name uptime=$(up) cpus=$cpus net=$opts"
+	unshare -n sh /rig/net.sh "$name" "$cpus" "$opts"
+	rc=$?
+	echo "RIG-L2-END $name rc=$rc uptime=$(up)"
+}
+if ! nestvmm run --help 2>&1 | grep -q -- '--net'; then
+	echo "RIG-NET-SKIP nestvmm run has no --net option"
+elif [ ! -c /dev/net/tun ]; then
+	echo "RIG-NET-SKIP no /dev/net/tun in L1 (tun module: $(lsmod | grep -c '^tun ') loaded)"
+else
+	run_net net 2 ""
+	run_net net-sync 1 ",engine=sync"
+fi
+
 exit 0

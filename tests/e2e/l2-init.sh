@@ -21,7 +21,8 @@ sha() { sha256sum | cut -d' ' -f1; }
 vda_up() {
 	mount -t devtmpfs devtmpfs /dev 2>/dev/null
 	mount -t tmpfs tmpfs /tmp
-	if rig-load-modules virtio >/tmp/mod.err 2>&1; then
+	# failover: virtio_net's dependencies (net_failover, failover), in the image too.
+	if rig-load-modules failover virtio >/tmp/mod.err 2>&1; then
 		echo "RIG-BLK $scen modules=ok"
 	else
 		echo "RIG-BLK $scen modules=fail $(tr '\n' ' ' </tmp/mod.err)"
@@ -68,7 +69,66 @@ blk() {
 	echo "RIG-BLK $scen sync write_rc=$wrc pattern=$(sha </tmp/pat) read=$got"
 }
 
+# Virtio-net scenarios (net, net-sync): eth0 on L1's tap nt0, the other
+# half of tests/e2e/l1-net.sh. Every result is a `RIG-NET NAME ...` line.
+net() {
+	mount -t devtmpfs devtmpfs /dev 2>/dev/null
+	mount -t tmpfs tmpfs /tmp
+	say() { echo "RIG-NET $scen $*"; }
+	rig-load-modules failover virtio >/tmp/mod.err 2>&1 ||
+		say "modules=fail $(tr '\n' ' ' </tmp/mod.err)"
+	i=0
+	while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	ip link set lo up
+	ip link set eth0 mtu 9000 up
+	ip addr add 10.99.0.2/24 dev eth0
+	set -- /sys/class/net/eth0/queues/rx-*
+	say "link mtu=$(cat /sys/class/net/eth0/mtu) queues=$# carrier=$(cat /sys/class/net/eth0/carrier 2>&1)" \
+		"mac=$(cat /sys/class/net/eth0/address)"
+	if command -v ethtool >/dev/null; then
+		say "channels $(ethtool -l eth0 2>&1 | awk '/^Current/ { c = 1 } c && /^Combined/ { print "combined=" $2; exit }')"
+		say "offloads $(ethtool -k eth0 2>&1 | awk -F': ' '/^(rx-checksumming|tx-checksumming|tcp-segmentation-offload|generic-receive-offload):/ { printf "%s=%s ", $1, $2 }')"
+	fi
+	# What L1 fetches: 64 MiB of random bytes, served once written whole.
+	mkdir -p /tmp/www
+	dd if=/dev/urandom of=/tmp/www/l2.bin bs=1M count=64 2>/dev/null
+	say "l2-sha=$(sha </tmp/www/l2.bin)"
+	httpd -f -p 8080 -h /tmp/www &
+	ping -c 3 -W 5 10.99.0.1 >/tmp/ping 2>&1
+	say "ping rc=$? $(grep -o '[0-9]* packets received' /tmp/ping)"
+	if wget -q -O /tmp/from-l1 http://10.99.0.1:8080/l1.bin; then
+		say "from-l1=$(sha </tmp/from-l1)"
+	else
+		say "from-l1=failed"
+	fi
+	rm -f /tmp/from-l1
+	if [ "$scen" = net ] && command -v iperf3 >/dev/null; then
+		for dir in tx rx; do
+			flag=""
+			[ $dir = rx ] && flag=-R
+			# shellcheck disable=SC2086
+			iperf3 -c 10.99.0.1 -p 5201 -t 5 -f m $flag >/tmp/iperf 2>&1
+			rc=$?
+			mbps=$(sed -n 's/.* \([0-9.]*\) Mbits\/sec.*receiver$/\1/p' /tmp/iperf | tail -n1)
+			say "iperf-$dir rc=$rc mbps=${mbps:-none}"
+			[ $rc = 0 ] || tail -n 3 /tmp/iperf
+		done
+	elif [ "$scen" = net ]; then
+		say "iperf=absent"
+	fi
+	# L1 fetches ours, then connects to port 5999: only then power off.
+	timeout 240 nc -l -p 5999 >/dev/null
+	say "l1-done rc=$?"
+}
+
 case "$scen" in
+net|net-sync)
+	net
+	poweroff -f
+	;;
 blk|blk-io_uring|blk-aio|blk-sync|blk-ro)
 	blk
 	echo "RIG-BLK $scen done"

@@ -14,8 +14,10 @@
 #        blk-engine-io_uring | blk-engine-aio | blk-engine-sync |
 #        nested-on | nested-off | svm-bench |
 #        durability-kill-io_uring | durability-kill-aio | durability-kill-sync |
-#        durability-eio-io_uring
-# The blk-* checks skip when the nestvmm under test has no --disk option.
+#        durability-eio-io_uring |
+#        net-probe | net-ping | net-transfer | net-iperf | net-mq | net-sync
+# The blk-* checks skip when the nestvmm under test has no --disk option,
+# the net-* ones without --net or /dev/net/tun in L1, net-iperf without iperf3.
 # Exit: 0 pass, 1 fail, 77 skip (no qemu-system-x86_64, no kernel).
 set -euo pipefail
 
@@ -35,6 +37,7 @@ l1-kvm|l2-boot-smp1|l2-boot-smp2|l2-serial-input|l2-poweroff|l2-reboot|l2-panic)
 blk-probe|blk-rw|blk-sync|blk-mq|blk-ro|blk-engine-io_uring|blk-engine-aio|blk-engine-sync) ;;
 nested-on|nested-off|svm-bench) ;;
 durability-kill-io_uring|durability-kill-aio|durability-kill-sync|durability-eio-io_uring) ;;
+net-probe|net-ping|net-transfer|net-iperf|net-mq|net-sync) ;;
 *) echo "rig_e2e.sh: unknown check '$check'"; exit 2 ;;
 esac
 
@@ -47,7 +50,7 @@ command -v busybox >/dev/null || skip "busybox is not installed (apt-get install
 
 mkdir -p "$cache/e2e"
 exec 8>"$cache/e2e/.lock"
-flock -w 1750 8 || fail "timed out waiting for the shared rig run (lock $cache/e2e/.lock)"
+flock -w 2150 8 || fail "timed out waiting for the shared rig run (lock $cache/e2e/.lock)"
 
 # Two L1 boots, each shared by its checks: "main" runs l1-scenarios.sh
 # (every check but durability-*), "dur" runs l1-durability-e2e.sh. The
@@ -64,7 +67,7 @@ case "$check" in
 durability-*) part=dur payload=$here/l1-durability-e2e.sh first=durability-kill-io_uring ;;
 *) part=main payload=$here/l1-scenarios.sh first=l1-kvm ;;
 esac
-key=$( { cat "$nestvmm" "$durability" "$rigdir"/* "$payload" "$here"/l2-init.sh
+key=$( { cat "$nestvmm" "$durability" "$rigdir"/* "$payload" "$here"/l2-init.sh "$here"/l1-net.sh
 	echo "${RIG_E2E_RIG_ARGS:-} ${RIG_E2E_L1_CPUS:-1}"; } | sha256sum | cut -c1-16)
 log="$cache/e2e/$part-run-$key.log"
 status="$cache/e2e/$part-run-$key.status"
@@ -88,19 +91,30 @@ if [ ! -f "$status" ]; then
 		# about nestvmm: L1 boots once more, and the loss is printed by
 		# every check. A second loss fails the suite. Anything else, a
 		# failing check included, is never retried.
+		# The net scenarios' tools, where the host has them (net-iperf
+		# skips without iperf3; ethtool only adds to what net-mq reads).
+		net_args=()
+		for tool in iperf3 ethtool; do
+			p=$(command -v "$tool" || true)
+			[ -z "$p" ] || net_args+=(--l2-binary "$p:/usr/bin/$tool")
+		done
+		p=$(command -v iperf3 || true)
+		[ -z "$p" ] || net_args+=(--l1-binary "$p:/usr/bin/iperf3")
 		losses=""
 		for attempt in 1 2; do
 			set +e
 			# RIG_E2E_RIG_ARGS: extra rig options, for debugging the suite.
 			# shellcheck disable=SC2086
-			timeout 800 "$rigdir/rig" script "$payload" --l2-init "$here/l2-init.sh" \
-				--l2-module virtio_pci --l2-module virtio_blk \
+			timeout 1050 "$rigdir/rig" script "$payload" --l2-init "$here/l2-init.sh" \
+				--l2-module virtio_pci --l2-module virtio_blk --l2-module virtio_net \
 				--l2-module kvm_amd --l2-module kvm_intel \
 				--l2-file "$durability:/bin/rig-durability" \
 				--l2-file "$rigdir/l2-init-durability:/bin/rig-l2-durability" \
 				--l1-file "$durability:/bin/rig-durability" \
 				--l1-file "$rigdir/l1-durability.sh:/rig/durability.sh" \
-				--nestvmm "$nestvmm" --cache "$cache" --kernel-dir "$kdir" --timeout 750 \
+				--l1-file "$here/l1-net.sh:/rig/net.sh" --l1-module tun \
+				${net_args[@]+"${net_args[@]}"} \
+				--nestvmm "$nestvmm" --cache "$cache" --kernel-dir "$kdir" --timeout 1000 \
 				--l0-cpus "${RIG_E2E_L1_CPUS:-1}" \
 				--silence 180 --stall 60 --log "$log" --quiet ${RIG_E2E_RIG_ARGS:-}
 			rc=$?
@@ -306,7 +320,97 @@ durability_check() {
 	echo "  $verify"
 }
 
+# The value of KEY= on the first `RIG-NET NAME WHAT` line (L2's) of scenario $1.
+net_val() {
+	section "$1" | grep -m1 -- "RIG-NET $1 $2" | sed -n "s/.* $3=\([^ ]*\).*/\1/p"
+}
+# ... and on L1's `RIG-NET-HOST NAME WHAT` line.
+nethost_val() {
+	section "$1" | grep -m1 -- "RIG-NET-HOST $1 $2" | sed -n "s/.* $3=\([^ ]*\).*/\1/p"
+}
+net_common() {
+	local scen=$1 s why
+	why=$(sed -n 's/.*RIG-NET-SKIP //p' "$log" | head -n1)
+	[ -z "$why" ] || skip "$why"
+	s=$(section "$scen")
+	[ -n "$s" ] || fail "scenario $scen never launched"
+	echo "$s" | has "RIG-L2-INIT $scen " || { show "$scen"; fail "L2 never reached its /init"; }
+	echo "$s" | has "RIG-NET $scen modules=fail" && { show "$scen"; fail "virtio_net did not load in L2"; }
+	echo "$s" | has "RIG-NET $scen link " || { show "$scen"; fail "L2 reported no eth0"; }
+	[ "$(nethost_val "$scen" tap rc)" = 0 ] || { show "$scen"; fail "L1 could not set up tap nt0"; }
+	[ "$(end_rc "$scen")" = 0 ] ||
+		{ show "$scen"; fail "nestvmm (or L1's side) ended with status '$(end_rc "$scen")', expected 0"; }
+	echo "$s" | has "RIG-NET $scen l1-done rc=0" || { show "$scen"; fail "L2 never heard L1 was done"; }
+}
+# Both 64 MiB transfers of scenario $1 arrived intact.
+net_transfer() {
+	local scen=$1 a b
+	a=$(nethost_val "$scen" l1-sha l1-sha)
+	b=$(net_val "$scen" from-l1 from-l1)
+	[ -n "$a" ] && [ "$a" = "$b" ] || { show "$scen"; fail "L1 -> L2: L1 sent sha256 $a, L2 got $b"; }
+	a=$(net_val "$scen" l2-sha l2-sha)
+	b=$(nethost_val "$scen" from-l2 from-l2)
+	[ -n "$a" ] && [ "$a" = "$b" ] || { show "$scen"; fail "L2 -> L1: L2 sent sha256 $a, L1 got $b"; }
+	echo "  $scen: 64 MiB L1 -> L2 and 64 MiB L2 -> L1 arrived intact (sha256 ${a:0:16}...)"
+}
+net_ping() {
+	local scen=$1
+	[ "$(net_val "$scen" ping rc)" = 0 ] || { show "$scen"; fail "L2 could not ping L1"; }
+	[ "$(nethost_val "$scen" ping rc)" = 0 ] || { show "$scen"; fail "L1 could not ping L2"; }
+	echo "  $scen: L2 pinged L1 and L1 pinged L2 (3 of 3 each)"
+}
+# Nothing dropped or broken on the way: every drop counter of the device is 0.
+net_counters() {
+	local scen=$1 c bad
+	c=$(section "$scen" | grep -m1 "RIG-NET-HOST $scen counters" | sed 's/.* counters //')
+	[ -n "$c" ] || { show "$scen"; fail "no device counters in --stats=json"; }
+	bad=$(echo "$c" | tr ',' '\n' | awk -F': ' '$1 ~ /drop|malformed|bad|small|errors/ && $2 != 0')
+	[ -z "$bad" ] || { show "$scen"; fail "the device dropped or refused frames: $bad"; }
+	echo "  $scen counters: $c"
+}
+
 case "$check" in
+net-probe)
+	net_common net
+	[ "$(net_val net link mtu)" = 9000 ] || { show net; fail "L2's eth0 MTU is '$(net_val net link mtu)', expected 9000 (mtu=9000)"; }
+	[ "$(nethost_val net tap mtu)" = 9000 ] || { show net; fail "tap nt0's MTU is '$(nethost_val net tap mtu)', expected 9000"; }
+	[ "$(net_val net link carrier)" = 1 ] || { show net; fail "L2's eth0 has no carrier (STATUS link up)"; }
+	net_counters net
+	echo "  eth0 in L2: MTU 9000, carrier up, $(net_val net link queues) RX queues"
+	;;
+net-ping) net_common net; net_ping net ;;
+net-transfer) net_common net; net_transfer net ;;
+net-iperf)
+	net_common net
+	section net | has "RIG-NET net iperf=absent" && skip "iperf3 is not installed on the host (scripts/install-deps installs it)"
+	for dir in tx rx; do
+		[ "$(net_val net "iperf-$dir" rc)" = 0 ] || { show net; fail "iperf3 ($dir) failed in L2"; }
+		case "$(net_val net "iperf-$dir" mbps)" in
+		''|none|0|0.00) show net; fail "iperf3 ($dir) moved nothing" ;;
+		esac
+	done
+	echo "  iperf3 L2 -> L1 $(net_val net iperf-tx mbps) Mbit/s, L1 -> L2 $(net_val net iperf-rx mbps) Mbit/s (emulated L0: not hardware figures)"
+	;;
+net-mq)
+	net_common net
+	[ "$(net_val net link queues)" = 2 ] || { show net; fail "eth0 has $(net_val net link queues) RX queues with 2 vCPUs, expected 2"; }
+	if section net | has "RIG-NET net channels"; then
+		[ "$(net_val net channels combined)" = 2 ] ||
+			{ show net; fail "ethtool -l: $(net_val net channels combined) combined channels in use, expected 2 (VQ_PAIRS_SET)"; }
+		for o in tx-checksumming tcp-segmentation-offload rx-checksumming; do
+			[ "$(net_val net offloads "$o")" = on ] || { show net; fail "ethtool -k: $o is '$(net_val net offloads "$o")', expected on"; }
+		done
+		echo "  2 vCPUs: 2 queue pairs in use; checksum and TSO offloads on"
+	else
+		echo "  2 vCPUs: 2 RX queues (ethtool not in L2: channels and offloads not read)"
+	fi
+	;;
+net-sync)
+	net_common net-sync
+	net_ping net-sync
+	net_transfer net-sync
+	net_counters net-sync
+	;;
 durability-*)
 	rest=${check#durability-}
 	durability_check "${rest%%-*}" "${rest#*-}"

@@ -309,6 +309,39 @@ static void test_off_filters_nothing(void **state)
 	assert_int_equal(WEXITSTATUS(c.status), 0);
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/*
+ * The main thread sorts --stats' rows: glibc's qsort asks sysinfo() for the
+ * RAM size once the array passes 1 KiB (the e2e net scenario found it).
+ */
+static int child_main_sorts(void *arg)
+{
+	static int v[4096];
+	int r;
+
+	(void)arg;
+	for (int i = 0; i < 4096; i++)
+		v[i] = (i * 7919) % 4096;
+	if ((r = enter(SANDBOX_MAIN)) != 0)
+		return r;
+	qsort(v, 4096, sizeof(v[0]), cmp_int);
+	return v[0] == 0 && v[4095] == 4095 ? 0 : 98;
+}
+
+static void test_main_sorts_large_arrays(void **state)
+{
+	struct child c;
+
+	(void)state;
+	run_child(child_main_sorts, NULL, &c);
+	if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0)
+		fail_msg("status %d: %s", c.status, c.err);
+}
+
 static int child_net_ioctls(void *arg)
 {
 	int pfd[2], r;
@@ -358,6 +391,7 @@ int main(void)
 	    cmocka_unit_test(test_crash_cleanup_fails_softly),
 	    cmocka_unit_test(test_off_filters_nothing),
 	    cmocka_unit_test(test_net_ioctls),
+	    cmocka_unit_test(test_main_sorts_large_arrays),
 	    cmocka_unit_test(test_selftest_names),
 	};
 
