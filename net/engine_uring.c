@@ -8,11 +8,10 @@
  * guest's buffers.
  *
  * user_data: a struct net_io pointer (8-aligned, low bit clear) for I/O,
- * (watch index << 1) | 1 for a poll, UD_IGNORE for a cancel request.
+ * a watch's poll as vmm/io_ring.h tags it, UD_IGNORE for a cancel request.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 
 #include <liburing.h>
@@ -20,19 +19,12 @@
 #include "net/engine.h"
 #include "vmm/io_ring.h"
 
-#define UD_POLL	  1ull
 #define UD_IGNORE (~0ull)
-
-struct uring_watch {
-	int fd;
-	uint64_t tag;
-	bool dead; /* the kernel refused the poll for good: not re-armed */
-};
 
 struct uring_q {
 	struct io_uring ring;
 	unsigned int nwatch;
-	struct uring_watch watch[NET_MAX_WATCH];
+	struct io_ring_watch watch[NET_MAX_WATCH];
 };
 
 /* Frames and polls, and the cancels that end a reset: nothing that opens anything. */
@@ -45,17 +37,11 @@ static const uint8_t ring_ops[] = {
 
 /*
  * The SQ has room for an SQE per I/O, a cancel per I/O and a poll per
- * watch, so it never fills; flushing it is a safety net.
+ * watch, so it never fills (io_ring_get_sqe's flush is a safety net).
  */
 static struct io_uring_sqe *get_sqe(struct uring_q *u)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-
-	if (!sqe) {
-		io_uring_submit(&u->ring);
-		sqe = io_uring_get_sqe(&u->ring);
-	}
-	return sqe;
+	return io_ring_get_sqe(&u->ring);
 }
 
 static int uring_init(struct net_ioq *q)
@@ -92,16 +78,6 @@ static void uring_fini(struct net_ioq *q)
 	q->priv = NULL;
 }
 
-static void arm_poll(struct uring_q *u, unsigned int i)
-{
-	struct io_uring_sqe *sqe = get_sqe(u);
-
-	if (!sqe)
-		return;
-	io_uring_prep_poll_multishot(sqe, u->watch[i].fd, POLLIN);
-	io_uring_sqe_set_data64(sqe, ((uint64_t)i << 1) | UD_POLL);
-}
-
 static int uring_watch(struct net_ioq *q, int fd, uint64_t tag)
 {
 	struct uring_q *u = q->priv;
@@ -109,9 +85,9 @@ static int uring_watch(struct net_ioq *q, int fd, uint64_t tag)
 
 	if (i >= NET_MAX_WATCH)
 		return -ENOSPC;
-	u->watch[i] = (struct uring_watch){.fd = fd, .tag = tag};
+	u->watch[i] = (struct io_ring_watch){.fd = fd, .tag = tag};
 	u->nwatch++;
-	arm_poll(u, i);
+	io_ring_arm_poll(&u->ring, u->watch, i);
 	return 0;
 }
 
@@ -142,12 +118,6 @@ static int uring_cancel(struct net_ioq *q, struct net_io *io)
 	return 0;
 }
 
-/* Errors after which polling the fd again would fail the same way. */
-static bool poll_error_is_permanent(int res)
-{
-	return res == -EBADF || res == -EINVAL || res == -EOPNOTSUPP || res == -EPERM;
-}
-
 /* Turn the CQEs posted into at most @max events; no syscall. */
 static int reap(struct uring_q *u, struct net_event *ev, unsigned int max)
 {
@@ -164,20 +134,12 @@ static int reap(struct uring_q *u, struct net_event *ev, unsigned int max)
 		seen++;
 		if (ud == UD_IGNORE)
 			continue;
-		if (ud & UD_POLL) {
-			unsigned int i = (unsigned int)(ud >> 1);
-			struct uring_watch *w;
+		if (ud & IO_RING_UD_POLL) {
+			const struct io_ring_watch *w =
+			    io_ring_poll_done(&u->ring, u->watch, u->nwatch, cqe);
 
-			if (i >= u->nwatch)
-				continue;
-			w = &u->watch[i];
-			if (!(cqe->flags & IORING_CQE_F_MORE)) {
-				if (cqe->res < 0 && poll_error_is_permanent(cqe->res))
-					w->dead = true;
-				if (!w->dead)
-					arm_poll(u, i);
-			}
-			ev[n++] = (struct net_event){.kind = NET_EV_FD, .tag = w->tag};
+			if (w)
+				ev[n++] = (struct net_event){.kind = NET_EV_FD, .tag = w->tag};
 		} else {
 			struct net_io *io = (struct net_io *)(uintptr_t)ud;
 

@@ -8,7 +8,6 @@
  * bit clear) for I/O, (watch index << 1) | 1 for a poll.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,33 +18,19 @@
 #include "virtio/block_engine.h"
 #include "vmm/io_ring.h"
 
-#define UD_POLL 1ull
-
-struct uring_watch {
-	int fd;
-	uint64_t tag;
-	bool dead; /* the kernel refused the poll for good: not re-armed */
-};
-
 struct uring_q {
 	struct io_uring ring;
 	unsigned int nwatch;
-	struct uring_watch watch[BLK_MAX_WATCH];
+	struct io_ring_watch watch[BLK_MAX_WATCH];
 };
 
 /*
  * The SQ has a slot for every I/O (each has at most one SQE at a time) and
- * every watch, so it is never full; flushing it is only a safety net.
+ * every watch, so it is never full (io_ring_get_sqe's flush is a safety net).
  */
 static struct io_uring_sqe *get_sqe(struct uring_q *u)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-
-	if (!sqe) {
-		io_uring_submit(&u->ring);
-		sqe = io_uring_get_sqe(&u->ring);
-	}
-	return sqe;
+	return io_ring_get_sqe(&u->ring);
 }
 
 /* Prepare the next transfer of @io (its first, or the rest after a short one). */
@@ -87,21 +72,11 @@ static int prep_io(struct blk_ioq *q, struct blk_io *io)
 	default:
 		/* The SQE is taken: make it harmless. */
 		io_uring_prep_nop(sqe);
-		io_uring_sqe_set_data64(sqe, UD_POLL | ((uint64_t)BLK_MAX_WATCH << 1));
+		io_uring_sqe_set_data64(sqe, IO_RING_UD_POLL | ((uint64_t)BLK_MAX_WATCH << 1));
 		return -EINVAL;
 	}
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)io);
 	return 0;
-}
-
-static void arm_poll(struct uring_q *u, unsigned int i)
-{
-	struct io_uring_sqe *sqe = get_sqe(u);
-
-	if (!sqe)
-		return;
-	io_uring_prep_poll_multishot(sqe, u->watch[i].fd, POLLIN);
-	io_uring_sqe_set_data64(sqe, ((uint64_t)i << 1) | UD_POLL);
 }
 
 /*
@@ -147,9 +122,9 @@ static int uring_watch(struct blk_ioq *q, int fd, uint64_t tag)
 
 	if (i >= BLK_MAX_WATCH)
 		return -ENOSPC;
-	u->watch[i] = (struct uring_watch){.fd = fd, .tag = tag};
+	u->watch[i] = (struct io_ring_watch){.fd = fd, .tag = tag};
 	u->nwatch++;
-	arm_poll(u, i);
+	io_ring_arm_poll(&u->ring, u->watch, i);
 	return 0;
 }
 
@@ -164,12 +139,6 @@ static int uring_submit(struct blk_ioq *q)
 	int r = io_uring_submit(&u->ring);
 
 	return r < 0 ? r : 0;
-}
-
-/* Errors after which polling the fd again would fail the same way. */
-static bool poll_error_is_permanent(int res)
-{
-	return res == -EBADF || res == -EINVAL || res == -EOPNOTSUPP || res == -EPERM;
 }
 
 /* Turn the CQEs already posted into at most @max events; no syscall. */
@@ -187,20 +156,12 @@ static int reap(struct blk_ioq *q, struct blk_event *ev, unsigned int max)
 		if ((unsigned int)n == max)
 			break;
 		seen++;
-		if (ud & UD_POLL) {
-			unsigned int i = (unsigned int)(ud >> 1);
-			struct uring_watch *w;
+		if (ud & IO_RING_UD_POLL) {
+			const struct io_ring_watch *w =
+			    io_ring_poll_done(&u->ring, u->watch, u->nwatch, cqe);
 
-			if (i >= u->nwatch)
-				continue;
-			w = &u->watch[i];
-			if (!(cqe->flags & IORING_CQE_F_MORE)) {
-				if (cqe->res < 0 && poll_error_is_permanent(cqe->res))
-					w->dead = true;
-				if (!w->dead)
-					arm_poll(u, i);
-			}
-			ev[n++] = (struct blk_event){.kind = BLK_EV_FD, .tag = w->tag};
+			if (w)
+				ev[n++] = (struct blk_event){.kind = BLK_EV_FD, .tag = w->tag};
 		} else {
 			struct blk_io *io = (struct blk_io *)(uintptr_t)ud;
 

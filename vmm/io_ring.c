@@ -2,6 +2,7 @@
 #include "vmm/io_ring.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -64,4 +65,47 @@ bool io_ring_available(void)
 		return false;
 	io_uring_queue_exit(&ring);
 	return true;
+}
+
+struct io_uring_sqe *io_ring_get_sqe(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe) {
+		io_uring_submit(ring);
+		sqe = io_uring_get_sqe(ring);
+	}
+	return sqe;
+}
+
+void io_ring_arm_poll(struct io_uring *ring, const struct io_ring_watch *w, unsigned int i)
+{
+	struct io_uring_sqe *sqe = io_ring_get_sqe(ring);
+
+	if (!sqe)
+		return;
+	io_uring_prep_poll_multishot(sqe, w[i].fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, ((uint64_t)i << 1) | IO_RING_UD_POLL);
+}
+
+/* Errors after which polling the fd again would fail the same way. */
+static bool poll_error_is_permanent(int res)
+{
+	return res == -EBADF || res == -EINVAL || res == -EOPNOTSUPP || res == -EPERM;
+}
+
+const struct io_ring_watch *io_ring_poll_done(struct io_uring *ring, struct io_ring_watch *w,
+					      unsigned int n, const struct io_uring_cqe *cqe)
+{
+	unsigned int i = (unsigned int)(cqe->user_data >> 1);
+
+	if (i >= n)
+		return NULL;
+	if (!(cqe->flags & IORING_CQE_F_MORE)) {
+		if (cqe->res < 0 && poll_error_is_permanent(cqe->res))
+			w[i].dead = true;
+		if (!w[i].dead)
+			io_ring_arm_poll(ring, w, i);
+	}
+	return &w[i];
 }

@@ -24,6 +24,33 @@
 int io_ring_init_restricted(struct io_uring *ring, unsigned int entries, const uint8_t *ops,
 			    unsigned int nops);
 
+/*
+ * Watched eventfds, reported through the ring: a multishot POLL each,
+ * tagged IO_RING_UD_POLL | (index << 1) in user_data (I/O user_data are
+ * 8-aligned pointers, low bit clear). The engines keep the table.
+ */
+#define IO_RING_UD_POLL 1ull
+
+struct io_ring_watch {
+	int fd;
+	uint64_t tag;
+	bool dead; /* the kernel refused the poll for good: not re-armed */
+};
+
+/* The next SQE; when the SQ is full, submit it first (a safety net: the engines size it). */
+struct io_uring_sqe *io_ring_get_sqe(struct io_uring *ring);
+
+/* (Re)arm watch @i of @w. */
+void io_ring_arm_poll(struct io_uring *ring, const struct io_ring_watch *w, unsigned int i);
+
+/*
+ * A CQE whose user_data has IO_RING_UD_POLL: its watch, re-armed when the
+ * kernel ended the multishot (unless for good). NULL for an index outside
+ * the @n watches (a harmless NOP's).
+ */
+const struct io_ring_watch *io_ring_poll_done(struct io_uring *ring, struct io_ring_watch *w,
+					      unsigned int n, const struct io_uring_cqe *cqe);
+
 /* Whether io_uring works here at all (a sysctl or a seccomp filter may forbid it). */
 bool io_ring_available(void);
 
