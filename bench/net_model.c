@@ -377,6 +377,57 @@ static void sender_stop(struct sender *s)
 
 /* ---- the model ---- */
 
+/*
+ * Until @t_end: hand every used chain straight back (the same buffer, the
+ * same slot), publish after each batch, poll the used ring spin_ns and then
+ * sleep on the interrupt. Counts frames: one per used TX chain; on RX the
+ * first chain of each frame says (num_buffers) how many follow. Returns the
+ * frames, the time it stopped in *@now.
+ */
+static uint64_t drv_loop(struct drv *d, struct rig *r, bool rx, uint64_t t_end, uint64_t *now)
+{
+	uint64_t pkts = 0, last = now_ns();
+	unsigned int rest = 0; /* RX: chains still to come of the frame being received */
+
+	for (;;) {
+		uint16_t idx = le16toh(__atomic_load_n(&d->used->idx, __ATOMIC_ACQUIRE));
+		unsigned int n = 0;
+
+		while (d->last_used != idx) {
+			uint16_t id =
+			    (uint16_t)le32toh(d->used->ring[d->last_used % QUEUE_SIZE].id);
+
+			if (!rx) {
+				pkts++;
+			} else if (rest == 0) {
+				const struct virtio_net_hdr *h =
+				    (const struct virtio_net_hdr *)hva(&r->mem, RXBUF_GPA(id));
+
+				rest = le16toh(h->num_buffers);
+				if (rest == 0)
+					d->errors++;
+				pkts++;
+			}
+			if (rest)
+				rest--;
+			drv_add(d, id);
+			d->last_used++;
+			n++;
+		}
+		*now = now_ns();
+		if (*now >= t_end)
+			return pkts;
+		if (n) {
+			drv_publish(d);
+			last = *now;
+		} else if (*now - last >= d->spin_ns) {
+			drv_sleep(d);
+		} else {
+			sched_yield();
+		}
+	}
+}
+
 static void finish_figures(struct figures *fig, uint64_t pkts, uint64_t ns, uint32_t frame,
 			   uint64_t kicks, uint64_t irqs, uint64_t cpu_ns)
 {
@@ -392,7 +443,7 @@ static void finish_figures(struct figures *fig, uint64_t pkts, uint64_t ns, uint
 static int model_tx(struct rig *r, const struct workload *w, struct figures *fig)
 {
 	struct drv d;
-	uint64_t t0, t_end, now, last, pkts = 0, irq0, cpu0;
+	uint64_t t0, t_end, now, pkts, irq0, cpu0;
 	int e;
 
 	rings_clear(r);
@@ -413,31 +464,10 @@ static int model_tx(struct rig *r, const struct workload *w, struct figures *fig
 	cpu0 = thread_cpu_ns("net-q0");
 	for (uint16_t i = 0; i < QUEUE_SIZE; i++)
 		drv_add(&d, i);
-	t0 = last = now_ns();
+	t0 = now_ns();
 	t_end = t0 + (uint64_t)(r->o->seconds * 1e9);
 	drv_publish(&d);
-	for (;;) {
-		uint16_t idx = le16toh(__atomic_load_n(&d.used->idx, __ATOMIC_ACQUIRE));
-		unsigned int n = 0;
-
-		while (d.last_used != idx) {
-			drv_add(&d, (uint16_t)le32toh(d.used->ring[d.last_used % QUEUE_SIZE].id));
-			d.last_used++;
-			n++;
-		}
-		pkts += n;
-		now = now_ns();
-		if (now >= t_end)
-			break;
-		if (n) {
-			drv_publish(&d);
-			last = now;
-		} else if (now - last >= d.spin_ns) {
-			drv_sleep(&d);
-		} else {
-			sched_yield();
-		}
-	}
+	pkts = drv_loop(&d, r, false, t_end, &now);
 	finish_figures(fig, pkts, now - t0, w->frame, d.kicks,
 		       __atomic_load_n(&r->tr.notifies, __ATOMIC_RELAXED) - irq0,
 		       thread_cpu_ns("net-q0") - cpu0);
@@ -449,8 +479,7 @@ static int model_rx(struct rig *r, const struct workload *w, struct figures *fig
 {
 	struct drv d;
 	struct sender s;
-	uint64_t t0, t_end, now, last, pkts = 0, irq0, cpu0;
-	unsigned int rest = 0; /* buffers still to come of the frame being received */
+	uint64_t t0, t_end, now, pkts, irq0, cpu0;
 	int e;
 
 	rings_clear(r);
@@ -472,42 +501,9 @@ static int model_rx(struct rig *r, const struct workload *w, struct figures *fig
 		return e;
 	}
 	cpu0 = thread_cpu_ns("net-q0");
-	t0 = last = now_ns();
+	t0 = now_ns();
 	t_end = t0 + (uint64_t)(r->o->seconds * 1e9);
-	for (;;) {
-		uint16_t idx = le16toh(__atomic_load_n(&d.used->idx, __ATOMIC_ACQUIRE));
-		unsigned int n = 0;
-
-		while (d.last_used != idx) {
-			uint16_t id = (uint16_t)le32toh(d.used->ring[d.last_used % QUEUE_SIZE].id);
-
-			if (rest == 0) {
-				const struct virtio_net_hdr *h =
-				    (const struct virtio_net_hdr *)hva(&r->mem, RXBUF_GPA(id));
-
-				rest = le16toh(h->num_buffers);
-				if (rest == 0)
-					d.errors++;
-				pkts++;
-			}
-			if (rest)
-				rest--;
-			drv_add(&d, id);
-			d.last_used++;
-			n++;
-		}
-		now = now_ns();
-		if (now >= t_end)
-			break;
-		if (n) {
-			drv_publish(&d);
-			last = now;
-		} else if (now - last >= d.spin_ns) {
-			drv_sleep(&d);
-		} else {
-			sched_yield();
-		}
-	}
+	pkts = drv_loop(&d, r, true, t_end, &now);
 	finish_figures(fig, pkts, now - t0, w->frame, d.kicks,
 		       __atomic_load_n(&r->tr.notifies, __ATOMIC_RELAXED) - irq0,
 		       thread_cpu_ns("net-q0") - cpu0);
