@@ -100,13 +100,14 @@ struct virtio_net_pair {
 	struct rx_read *reads; /* [RX_READS] */
 	struct tx_slot *tx;
 	uint16_t *tx_free;
-	unsigned int tx_nfree;
+	unsigned int tx_nfree, tx_nslots;
 	uint32_t rx_need;
 	bool mrg;
 	bool active;
 	bool stopping;
 	bool rx_dead, tx_dead, ctrl_dead;
 	bool tx_starved;
+	bool tx_recheck; /* kicks left off while writes were out: look again when they are done */
 	bool rx_waiting; /* out of buffers: kicks are on */
 	unsigned int rx_error_run;
 	unsigned int rx_pushed, tx_pushed, ctrl_pushed;
@@ -497,8 +498,19 @@ static void tx_serve(struct virtio_net_pair *p)
 			}
 			tx_start(p);
 		}
+		/*
+		 * Writes still out: leave kicks off and look again once they
+		 * complete. A driver sending a stream queues its next frame
+		 * meanwhile, and that frame costs it no kick (a VM exit).
+		 */
+		if (p->tx_nfree != p->tx_nslots) {
+			p->tx_recheck = true;
+			p->tx_starved = false;
+			return;
+		}
 	} while (virtq_set_notify(q, true));
 	p->tx_starved = false;
+	p->tx_recheck = false;
 }
 
 static void tx_complete(struct virtio_net_pair *p, struct tx_slot *s)
@@ -733,7 +745,8 @@ static void handle_events(struct virtio_net_pair *p, const struct net_event *ev,
 		apply_active(p);
 	if (k.ctrl)
 		ctrl_serve(p);
-	if (k.tx || (p->tx_starved && p->tx_nfree))
+	if (k.tx || (p->tx_starved && p->tx_nfree) ||
+	    (p->tx_recheck && p->tx_nfree == p->tx_nslots))
 		tx_serve(p);
 	if (k.rx)
 		virtq_set_notify(p->rxq, false);
@@ -891,9 +904,9 @@ static int pair_start(struct virtio_net *net, unsigned int i)
 	nslots = p->txq->enabled ? p->txq->size : 1;
 	p->mrg = virtio_has_feature(dev, VIRTIO_NET_F_MRG_RXBUF);
 	p->rx_need = net_rx_frame_need(dev->driver_features, mtu);
-	p->tx_nfree = nslots;
+	p->tx_nfree = p->tx_nslots = nslots;
 	p->stopping = p->rx_dead = p->tx_dead = p->ctrl_dead = false;
-	p->tx_starved = p->rx_waiting = false;
+	p->tx_starved = p->tx_recheck = p->rx_waiting = false;
 	p->rx_error_run = 0;
 	p->rx_pushed = p->tx_pushed = p->ctrl_pushed = 0;
 	p->chain = malloc(sizeof(*p->chain));
