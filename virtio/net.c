@@ -346,11 +346,12 @@ static int rx_top_up(struct virtio_net_pair *p, struct rx_read *r)
 			continue;
 		}
 		if (!rx_add_chain(r, c)) {
-			/* Chains this small cannot make a frame within the limits: give them all back. */
+			/*
+			 * Chains this small cannot make a frame within the
+			 * limits: give them back empty and start over with this one.
+			 */
 			rx_reject_small(p, r);
-			virtq_push(p->rxq, c->head, 0);
-			p->rx_pushed++;
-			COUNT(p, rx_small_chain, 1);
+			rx_add_chain(r, c);
 		}
 	}
 	return TAKE_OK;

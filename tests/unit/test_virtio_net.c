@@ -914,6 +914,42 @@ static void test_rx_mergeable_buffers(void **state)
 	fx_fini(&f);
 }
 
+/*
+ * Chains so fragmented that a read's iovecs run out before they hold a
+ * frame: handed back empty and counted, the device goes on.
+ */
+static void test_rx_fragmented_chains_handed_back(void **state)
+{
+	struct fx f;
+	struct vdrv_q *d;
+
+	(void)state;
+	fx_setup(&f, 1, &net_engine_sync);
+	/* MRG_RXBUF with guest TSO: a read needs 64 KiB. */
+	fx_start(&f, linux_features(&f, 0));
+	d = &f.q[0];
+	/* 9 chains of 32 buffers of 10 bytes (indirect): 8 fill a read's 256 iovecs. */
+	for (int c = 0; c < 9; c++) {
+		uint64_t table = alloc_buf(&f, 32 * sizeof(struct virtq_desc));
+		struct virtq_desc *t = (struct virtq_desc *)hva(&f, table);
+		uint64_t data = alloc_buf(&f, 320);
+
+		for (uint16_t i = 0; i < 32; i++)
+			t[i] = (struct virtq_desc){
+			    data + 10u * i, 10,
+			    (uint16_t)(VIRTQ_DESC_F_WRITE | (i < 31 ? VIRTQ_DESC_F_NEXT : 0)),
+			    (uint16_t)(i + 1)};
+		vdrv_publish(d, vdrv_desc(d, table, 32 * sizeof(*t), VIRTQ_DESC_F_INDIRECT));
+	}
+	kick(&f, 0);
+	assert_true(vdrv_wait_used(d, 8));
+	for (uint16_t i = 0; i < 8; i++)
+		assert_int_equal(vdrv_used_elem(d, i).len, 0);
+	assert_int_equal(counters(&f).rx_small_chain, 8);
+	assert_int_equal(atomic_load(&f.tr.needs_reset), 0);
+	fx_fini(&f);
+}
+
 static void test_rx_header_checks(void **state)
 {
 	struct fx f;
@@ -1181,6 +1217,7 @@ int main(void)
 	    cmocka_unit_test(test_rx_plain_uring),
 	    cmocka_unit_test(test_rx_frame_waits_for_buffers),
 	    cmocka_unit_test(test_rx_mergeable_buffers),
+	    cmocka_unit_test(test_rx_fragmented_chains_handed_back),
 	    cmocka_unit_test(test_rx_header_checks),
 	    cmocka_unit_test(test_rx_fault_injection),
 	    cmocka_unit_test(test_reset_with_reads_out_sync),
