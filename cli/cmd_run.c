@@ -575,7 +575,7 @@ int cmd_run(int argc, char **argv)
 		console_restore_tty(); /* a vCPU may still touch the devices: leave them */
 	else
 		machine_destroy(&machine);
-	for (unsigned int i = 0; i < nr_nets; i++)
+	for (unsigned int i = 0; i < nr_nets && nets[i].net_init; i++)
 		virtio_net_stats_device(&nets[i].net, &net_stats[i]);
 	if (stats != STATS_OFF && stats_output_print(stderr, &vm, stats, net_stats, nr_nets) < 0)
 		cli_error("cannot print statistics");
