@@ -81,14 +81,8 @@ static void uring_fini(struct net_ioq *q)
 static int uring_watch(struct net_ioq *q, int fd, uint64_t tag)
 {
 	struct uring_q *u = q->priv;
-	unsigned int i = u->nwatch;
 
-	if (i >= NET_MAX_WATCH)
-		return -ENOSPC;
-	u->watch[i] = (struct io_ring_watch){.fd = fd, .tag = tag};
-	u->nwatch++;
-	io_ring_arm_poll(&u->ring, u->watch, i);
-	return 0;
+	return io_ring_watch_add(&u->ring, u->watch, &u->nwatch, NET_MAX_WATCH, fd, tag);
 }
 
 static int uring_queue(struct net_ioq *q, struct net_io *io)

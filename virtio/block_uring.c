@@ -118,14 +118,8 @@ static void uring_fini(struct blk_ioq *q)
 static int uring_watch(struct blk_ioq *q, int fd, uint64_t tag)
 {
 	struct uring_q *u = q->priv;
-	unsigned int i = u->nwatch;
 
-	if (i >= BLK_MAX_WATCH)
-		return -ENOSPC;
-	u->watch[i] = (struct io_ring_watch){.fd = fd, .tag = tag};
-	u->nwatch++;
-	io_ring_arm_poll(&u->ring, u->watch, i);
-	return 0;
+	return io_ring_watch_add(&u->ring, u->watch, &u->nwatch, BLK_MAX_WATCH, fd, tag);
 }
 
 static int uring_queue(struct blk_ioq *q, struct blk_io *io)

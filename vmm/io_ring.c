@@ -88,6 +88,16 @@ void io_ring_arm_poll(struct io_uring *ring, const struct io_ring_watch *w, unsi
 	io_uring_sqe_set_data64(sqe, ((uint64_t)i << 1) | IO_RING_UD_POLL);
 }
 
+int io_ring_watch_add(struct io_uring *ring, struct io_ring_watch *w, unsigned int *n,
+		      unsigned int max, int fd, uint64_t tag)
+{
+	if (*n >= max)
+		return -ENOSPC;
+	w[*n] = (struct io_ring_watch){.fd = fd, .tag = tag};
+	io_ring_arm_poll(ring, w, (*n)++);
+	return 0;
+}
+
 /* Errors after which polling the fd again would fail the same way. */
 static bool poll_error_is_permanent(int res)
 {

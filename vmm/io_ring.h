@@ -40,6 +40,10 @@ struct io_ring_watch {
 /* The next SQE; when the SQ is full, submit it first (a safety net: the engines size it). */
 struct io_uring_sqe *io_ring_get_sqe(struct io_uring *ring);
 
+/* Add a watch on @fd with @tag as entry *@n of @w (at most @max) and arm it; 0 or -ENOSPC. */
+int io_ring_watch_add(struct io_uring *ring, struct io_ring_watch *w, unsigned int *n,
+		      unsigned int max, int fd, uint64_t tag);
+
 /* (Re)arm watch @i of @w. */
 void io_ring_arm_poll(struct io_uring *ring, const struct io_ring_watch *w, unsigned int i);
 
