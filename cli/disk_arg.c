@@ -3,23 +3,12 @@
 #include "cli/disk_arg.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int refuse(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && why_len) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
+#include "cli/spec_words.h"
 
 /*
  * Copy PATH out of @arg, turning ",," into ",", and point *@opts at what
@@ -47,12 +36,6 @@ static char *take_path(const char *arg, const char **opts)
 	return path;
 }
 
-/* Whether the word [w, w + len) is @name. */
-static bool word_is(const char *w, size_t len, const char *name)
-{
-	return strlen(name) == len && memcmp(w, name, len) == 0;
-}
-
 static int parse_option(struct disk_spec *spec, const char *w, size_t len, unsigned int *seen,
 			char *why, size_t why_len)
 {
@@ -64,49 +47,52 @@ static int parse_option(struct disk_spec *spec, const char *w, size_t len, unsig
 	unsigned int bit;
 
 	if (len == 0)
-		return refuse(why, why_len,
-			      "--disk: empty option (a comma in the path is written ,,)");
-	if (word_is(w, klen, "ro"))
+		return spec_refuse(why, why_len,
+				   "--disk: empty option (a comma in the path is written ,,)");
+	if (spec_word_is(w, klen, "ro"))
 		bit = SEEN_RO;
-	else if (word_is(w, klen, "engine"))
+	else if (spec_word_is(w, klen, "engine"))
 		bit = SEEN_ENGINE;
-	else if (word_is(w, klen, "cache"))
+	else if (spec_word_is(w, klen, "cache"))
 		bit = SEEN_CACHE;
 	else
-		return refuse(why, why_len,
-			      "--disk: unknown option '%.*s' (expected ro, engine= or cache=)",
-			      (int)len, w);
+		return spec_refuse(why, why_len,
+				   "--disk: unknown option '%.*s' (expected ro, engine= or cache=)",
+				   (int)len, w);
 	if (*seen & bit)
-		return refuse(why, why_len, "--disk: option '%.*s' given twice", (int)klen, w);
+		return spec_refuse(why, why_len, "--disk: option '%.*s' given twice", (int)klen, w);
 	*seen |= bit;
 
 	if (bit == SEEN_RO) {
 		if (eq)
-			return refuse(why, why_len, "--disk: option 'ro' takes no value ('%.*s')",
-				      (int)len, w);
+			return spec_refuse(why, why_len,
+					   "--disk: option 'ro' takes no value ('%.*s')", (int)len,
+					   w);
 		spec->read_only = true;
 		return 0;
 	}
 	if (bit == SEEN_ENGINE) {
-		if (v && word_is(v, vlen, "io_uring"))
+		if (v && spec_word_is(v, vlen, "io_uring"))
 			spec->engine = BLK_ENGINE_IO_URING;
-		else if (v && word_is(v, vlen, "aio"))
+		else if (v && spec_word_is(v, vlen, "aio"))
 			spec->engine = BLK_ENGINE_AIO;
-		else if (v && word_is(v, vlen, "sync"))
+		else if (v && spec_word_is(v, vlen, "sync"))
 			spec->engine = BLK_ENGINE_SYNC;
 		else
-			return refuse(why, why_len,
-				      "--disk: bad engine '%.*s' (expected io_uring, aio or sync)",
-				      (int)vlen, v ? v : "");
+			return spec_refuse(
+			    why, why_len,
+			    "--disk: bad engine '%.*s' (expected io_uring, aio or sync)", (int)vlen,
+			    v ? v : "");
 		return 0;
 	}
-	if (v && word_is(v, vlen, "writeback"))
+	if (v && spec_word_is(v, vlen, "writeback"))
 		spec->cache = BLK_CACHE_WRITEBACK;
-	else if (v && word_is(v, vlen, "none"))
+	else if (v && spec_word_is(v, vlen, "none"))
 		spec->cache = BLK_CACHE_NONE;
 	else
-		return refuse(why, why_len, "--disk: bad cache '%.*s' (expected writeback or none)",
-			      (int)vlen, v ? v : "");
+		return spec_refuse(why, why_len,
+				   "--disk: bad cache '%.*s' (expected writeback or none)",
+				   (int)vlen, v ? v : "");
 	return 0;
 }
 
@@ -123,13 +109,13 @@ int disk_spec_parse(struct disk_spec *spec, const char *arg, char *why, size_t w
 	if (why && why_len)
 		why[0] = '\0';
 	if (!arg)
-		return refuse(why, why_len, "--disk: empty path");
+		return spec_refuse(why, why_len, "--disk: empty path");
 	path = take_path(arg, &opts);
 	if (!path)
-		return refuse(why, why_len, "--disk: out of memory");
+		return spec_refuse(why, why_len, "--disk: out of memory");
 	if (!path[0]) {
 		free(path);
-		return refuse(why, why_len, "--disk: empty path in '%s'", arg);
+		return spec_refuse(why, why_len, "--disk: empty path in '%s'", arg);
 	}
 	while (opts) {
 		const char *comma = strchr(opts, ',');

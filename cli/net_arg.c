@@ -2,30 +2,13 @@
 /* Parsing of --net tap[=NAME][,mac=...][,queues=N][,mtu=N][,engine=...]. */
 #include "cli/net_arg.h"
 
-#include "net/tap.h"
-
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static int refuse(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && why_len) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-static bool word_is(const char *w, size_t len, const char *name)
-{
-	return strlen(name) == len && memcmp(w, name, len) == 0;
-}
+#include "cli/spec_words.h"
+#include "net/tap.h"
 
 static int hex_digit(char c)
 {
@@ -55,7 +38,7 @@ int net_mac_parse(const char *s, size_t len, uint8_t mac[6])
 /* What the kernel's dev_valid_name() takes. */
 static bool valid_ifname(const char *n, size_t len)
 {
-	if (len == 0 || len >= IFNAMSIZ || word_is(n, len, ".") || word_is(n, len, ".."))
+	if (len == 0 || len >= IFNAMSIZ || spec_word_is(n, len, ".") || spec_word_is(n, len, ".."))
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if (n[i] == '/' || n[i] == ':' || isspace((unsigned char)n[i]) ||
@@ -74,35 +57,36 @@ static int parse_option(struct net_spec *spec, const char *w, size_t len, unsign
 	size_t vlen = eq ? len - klen - 1 : 0;
 	unsigned int bit;
 
-	if (word_is(w, klen, "mac"))
+	if (spec_word_is(w, klen, "mac"))
 		bit = SEEN_MAC;
-	else if (word_is(w, klen, "queues"))
+	else if (spec_word_is(w, klen, "queues"))
 		bit = SEEN_QUEUES;
-	else if (word_is(w, klen, "engine"))
+	else if (spec_word_is(w, klen, "engine"))
 		bit = SEEN_ENGINE;
-	else if (word_is(w, klen, "mtu"))
+	else if (spec_word_is(w, klen, "mtu"))
 		bit = SEEN_MTU;
 	else
-		return refuse(
+		return spec_refuse(
 		    why, why_len,
 		    "--net: unknown option '%.*s' (expected mac=, queues=, mtu= or engine=)",
 		    (int)len, w);
 	if (*seen & bit)
-		return refuse(why, why_len, "--net: option '%.*s' given twice", (int)klen, w);
+		return spec_refuse(why, why_len, "--net: option '%.*s' given twice", (int)klen, w);
 	*seen |= bit;
 
 	if (bit == SEEN_MAC) {
 		if (net_mac_parse(v, vlen, spec->mac) < 0)
-			return refuse(why, why_len,
-				      "--net: bad mac '%.*s' (expected six hex pairs, "
-				      "like 02:00:00:00:00:01)",
-				      (int)vlen, v);
+			return spec_refuse(why, why_len,
+					   "--net: bad mac '%.*s' (expected six hex pairs, "
+					   "like 02:00:00:00:00:01)",
+					   (int)vlen, v);
 		if (spec->mac[0] & 1)
-			return refuse(why, why_len, "--net: mac '%.*s' is a multicast address",
-				      (int)vlen, v);
+			return spec_refuse(why, why_len, "--net: mac '%.*s' is a multicast address",
+					   (int)vlen, v);
 		if (!(spec->mac[0] | spec->mac[1] | spec->mac[2] | spec->mac[3] | spec->mac[4] |
 		      spec->mac[5]))
-			return refuse(why, why_len, "--net: mac '%.*s' is all zeros", (int)vlen, v);
+			return spec_refuse(why, why_len, "--net: mac '%.*s' is all zeros",
+					   (int)vlen, v);
 		spec->mac_set = true;
 		return 0;
 	}
@@ -115,22 +99,23 @@ static int parse_option(struct net_spec *spec, const char *w, size_t len, unsign
 			n = isdigit((unsigned char)v[i]) ? n * 10 + (unsigned int)(v[i] - '0')
 							 : hi + 1;
 		if (vlen == 0 || n < lo || n > hi)
-			return refuse(why, why_len,
-				      "--net: %s '%.*s' is not a number from %u to %u",
-				      bit == SEEN_MTU ? "mtu" : "queues", (int)vlen, v, lo, hi);
+			return spec_refuse(
+			    why, why_len, "--net: %s '%.*s' is not a number from %u to %u",
+			    bit == SEEN_MTU ? "mtu" : "queues", (int)vlen, v, lo, hi);
 		if (bit == SEEN_MTU)
 			spec->mtu = n;
 		else
 			spec->queues = n;
 		return 0;
 	}
-	if (word_is(v, vlen, "io_uring"))
+	if (spec_word_is(v, vlen, "io_uring"))
 		spec->engine = NET_ENGINE_IO_URING;
-	else if (word_is(v, vlen, "sync"))
+	else if (spec_word_is(v, vlen, "sync"))
 		spec->engine = NET_ENGINE_SYNC;
 	else
-		return refuse(why, why_len, "--net: bad engine '%.*s' (expected io_uring or sync)",
-			      (int)vlen, v);
+		return spec_refuse(why, why_len,
+				   "--net: bad engine '%.*s' (expected io_uring or sync)",
+				   (int)vlen, v);
 	return 0;
 }
 
@@ -150,26 +135,27 @@ int net_spec_parse(struct net_spec *spec, const char *arg, char *why, size_t why
 	comma = strchr(arg, ',');
 	len = comma ? (size_t)(comma - arg) : strlen(arg);
 	/* The backend: "tap" (the kernel names it) or "tap=NAME". */
-	if (word_is(arg, len, "tap")) {
+	if (spec_word_is(arg, len, "tap")) {
 		spec->tap[0] = '\0';
 	} else if (len > 4 && memcmp(arg, "tap=", 4) == 0) {
 		if (!valid_ifname(arg + 4, len - 4))
-			return refuse(why, why_len,
-				      "--net: '%.*s' is not an interface name (1 to %d characters, "
-				      "no '/', ':' or spaces)",
-				      (int)(len - 4), arg + 4, IFNAMSIZ - 1);
+			return spec_refuse(
+			    why, why_len,
+			    "--net: '%.*s' is not an interface name (1 to %d characters, "
+			    "no '/', ':' or spaces)",
+			    (int)(len - 4), arg + 4, IFNAMSIZ - 1);
 		memcpy(spec->tap, arg + 4, len - 4);
 		spec->tap[len - 4] = '\0';
 	} else {
-		return refuse(why, why_len,
-			      "--net: '%.*s' is not a backend (expected tap or tap=NAME)", (int)len,
-			      arg);
+		return spec_refuse(why, why_len,
+				   "--net: '%.*s' is not a backend (expected tap or tap=NAME)",
+				   (int)len, arg);
 	}
 	for (opts = comma ? comma + 1 : NULL; opts; opts = comma ? comma + 1 : NULL) {
 		comma = strchr(opts, ',');
 		len = comma ? (size_t)(comma - opts) : strlen(opts);
 		if (len == 0)
-			return refuse(why, why_len, "--net: empty option in '%s'", arg);
+			return spec_refuse(why, why_len, "--net: empty option in '%s'", arg);
 		r = parse_option(spec, opts, len, &seen, why, why_len);
 		if (r < 0)
 			return r;
