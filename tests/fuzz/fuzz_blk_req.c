@@ -11,10 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "tests/fuzz/fuzz_blk_req.h"
+#include "tests/fuzz/fuzz_guard.h"
 #include "tests/fuzz/fuzz_input.h"
 #include "virtio/blk_req.h"
 
@@ -35,18 +34,8 @@ static struct state *state_get(void)
 
 	if (!st) {
 		static struct state storage;
-		size_t page = (size_t)sysconf(_SC_PAGESIZE);
-		size_t stride = SLOT_BYTES + page;
-		uint8_t *map = mmap(NULL, stride * MAX_BUFS + page, PROT_NONE,
-				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-		if (map == MAP_FAILED)
-			__builtin_trap();
-		for (int i = 0; i < MAX_BUFS; i++) {
-			storage.slot[i] = map + page + stride * i;
-			if (mprotect(storage.slot[i], SLOT_BYTES, PROT_READ | PROT_WRITE))
-				__builtin_trap();
-		}
+		fuzz_guarded_slots(storage.slot, MAX_BUFS, SLOT_BYTES);
 		st = &storage;
 	}
 	return st;

@@ -15,10 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
+#include "tests/fuzz/fuzz_guard.h"
 #include "tests/fuzz/fuzz_input.h"
 #include "tests/fuzz/fuzz_net.h"
 #include "virtio/virtqueue.h"
@@ -43,18 +42,8 @@ static struct state *state_get(void)
 
 	if (!st) {
 		static struct state storage;
-		size_t page = (size_t)sysconf(_SC_PAGESIZE);
-		size_t stride = SLOT_BYTES + page;
-		uint8_t *map = mmap(NULL, stride * (MAX_OUT + MAX_IN) + page, PROT_NONE,
-				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-		if (map == MAP_FAILED)
-			__builtin_trap();
-		for (int i = 0; i < MAX_OUT + MAX_IN; i++) {
-			storage.slot[i] = map + page + stride * i;
-			if (mprotect(storage.slot[i], SLOT_BYTES, PROT_READ | PROT_WRITE))
-				__builtin_trap();
-		}
+		fuzz_guarded_slots(storage.slot, MAX_OUT + MAX_IN, SLOT_BYTES);
 		st = &storage;
 	}
 	return st;
