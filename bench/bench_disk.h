@@ -15,7 +15,7 @@
 
 #include "devices/pci.h"
 #include "virtio/blk.h"
-#include "virtio/block.h"
+#include "block/block.h"
 #include "board/virtio_host.h"
 
 struct vm;

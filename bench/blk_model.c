@@ -50,7 +50,7 @@
 
 #include "virtio/blk.h"
 #include "virtio/blk_req.h"
-#include "virtio/block.h"
+#include "block/block.h"
 #include "vmm/guest_mem.h"
 
 #define DEFAULT_SIZE	(1ull << 30)

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "virtio/block.h"
+#include "block/block.h"
 
 /*
  * Parse @arg into @spec. Defaults: read-write, engine=io_uring,

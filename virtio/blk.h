@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "virtio/block.h"
+#include "block/block.h"
 #include "virtio/virtio_dev.h"
 
 /* Config space layout (spec 5.2.4), little-endian, packed as the spec lays it out. */

@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "virtio/block.h"
+#include "block/block.h"
 
 #define TMPFS_MAGIC_ 0x01021994
 

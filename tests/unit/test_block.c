@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The block engines (io_uring, libaio, sync) behind virtio/block.h, each put
+ * The block engines (io_uring, libaio, sync) behind block/block.h, each put
  * through the same checks on a real file: data written comes back, FLUSH,
  * DISCARD and WRITE_ZEROES do what they say, a file that shrank gives -EIO
  * without breaking the queue, the depth limit holds, watched eventfds are
@@ -26,8 +26,8 @@
 #include <fcntl.h>
 #include <liburing.h>
 
-#include "virtio/block.h"
-#include "virtio/block_engine.h"
+#include "block/block.h"
+#include "block/engine.h"
 
 #define DISK_SIZE (1u << 20)
 #define DEPTH	  64

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The engines behind virtio/block.h, one file each: block_uring.c,
- * block_aio.c, block_sync.c. Private to the block backend; block_io.c holds
+ * The engines behind block/block.h, one file each: engine_uring.c,
+ * engine_aio.c, engine_sync.c. Private to the block backend; io.c holds
  * what they share.
  */
-#ifndef NESTVMM_VIRTIO_BLOCK_ENGINE_H
-#define NESTVMM_VIRTIO_BLOCK_ENGINE_H
+#ifndef NESTVMM_BLOCK_ENGINE_H
+#define NESTVMM_BLOCK_ENGINE_H
 
 #include <stdint.h>
 
-#include "virtio/block.h"
+#include "block/block.h"
 
 extern const struct blk_engine_ops blk_engine_uring;
 extern const struct blk_engine_ops blk_engine_aio;

@@ -9,7 +9,7 @@
 #include <poll.h>
 #include <stdlib.h>
 
-#include "virtio/block_engine.h"
+#include "block/engine.h"
 
 struct sync_q {
 	/* queued, not yet carried out; then finished, not yet reported */

@@ -19,7 +19,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "virtio/block.h"
+#include "block/block.h"
 #include "vmm/io_ring.h"
 
 #ifndef TMPFS_MAGIC

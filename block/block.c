@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The block backend's front: engine selection and the calls every engine
- * answers. The engines are in block_uring.c, block_aio.c and block_sync.c;
- * the disk image itself in blk_disk.c.
+ * answers. The engines are in engine_uring.c, engine_aio.c and engine_sync.c;
+ * the disk image itself in disk.c.
  */
-#include "virtio/block.h"
+#include "block/block.h"
 
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
 
-#include "virtio/block_engine.h"
+#include "block/engine.h"
 
 static const struct blk_engine_ops *engine_ops(enum blk_engine engine)
 {

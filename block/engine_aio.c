@@ -19,7 +19,7 @@
 
 #include <libaio.h>
 
-#include "virtio/block_engine.h"
+#include "block/engine.h"
 
 struct aio_watch {
 	int fd;

@@ -15,8 +15,8 @@
  * Per batch: blk_ioq_queue() any number of I/Os (no syscall), then one
  * blk_ioq_submit() (one syscall), or let blk_ioq_wait() submit them.
  */
-#ifndef NESTVMM_VIRTIO_BLOCK_H
-#define NESTVMM_VIRTIO_BLOCK_H
+#ifndef NESTVMM_BLOCK_BLOCK_H
+#define NESTVMM_BLOCK_BLOCK_H
 
 #include <stdbool.h>
 #include <stddef.h>

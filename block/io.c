@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "virtio/block_engine.h"
+#include "block/engine.h"
 
 _Alignas(4096) const uint8_t blk_zero_buf[BLK_ZERO_BUF_SIZE];
 

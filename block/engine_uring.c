@@ -15,7 +15,7 @@
 
 #include <liburing.h>
 
-#include "virtio/block_engine.h"
+#include "block/engine.h"
 #include "vmm/io_ring.h"
 
 struct uring_q {
