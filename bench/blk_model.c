@@ -51,6 +51,7 @@
 #include "virtio/blk.h"
 #include "virtio/blk_req.h"
 #include "block/block.h"
+#include "bench/model_transport.h"
 #include "vmm/guest_mem.h"
 
 #define DEFAULT_SIZE	(1ull << 30)
@@ -105,43 +106,6 @@ struct opts {
 	unsigned int spin_us;
 	enum blk_engine engine;
 	bool json;
-};
-
-/* ---- the fake transport: notify is an eventfd, as an irqfd would be ---- */
-
-struct transport {
-	int irq_fd;
-	uint64_t notifies; /* written by the device thread only */
-	atomic_uint needs_reset;
-};
-
-static void tr_notify_queue(void *t, unsigned int q)
-{
-	struct transport *tr = t;
-	uint64_t one = 1;
-
-	(void)q;
-	tr->notifies++;
-	if (write(tr->irq_fd, &one, sizeof(one)) < 0)
-		return; /* the counter is never near overflow; nothing else can fail */
-}
-
-static void tr_notify_config(void *t)
-{
-	(void)t;
-}
-
-static void tr_needs_reset(void *t)
-{
-	struct transport *tr = t;
-
-	atomic_fetch_add(&tr->needs_reset, 1);
-}
-
-static const struct virtio_transport_ops tr_ops = {
-    .notify_queue = tr_notify_queue,
-    .notify_config = tr_notify_config,
-    .needs_reset = tr_needs_reset,
 };
 
 /* ---- the driver ---- */
@@ -293,7 +257,7 @@ static void drv_sleep(struct drv *d)
 		d->errors++;
 }
 
-static int run_model(struct drv *d, struct transport *tr, const struct workload *w,
+static int run_model(struct drv *d, struct model_transport *tr, const struct workload *w,
 		     uint64_t file_size, double seconds, struct figures *fig)
 {
 	uint64_t kicks0 = d->kicks, notifies0 = __atomic_load_n(&tr->notifies, __ATOMIC_RELAXED);
@@ -589,7 +553,7 @@ struct bench {
 	struct blk_disk disk;
 	bool disk_open;
 	struct virtio_blk blk;
-	struct transport tr;
+	struct model_transport tr;
 	struct drv drv;
 };
 
@@ -617,11 +581,12 @@ static int bench_start(struct bench *b, const struct opts *o, const char *path)
 		fprintf(stderr, "blk-model: %s\n", why);
 		return r;
 	}
-	b->tr.irq_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	b->tr.nr_irq_fds = 1;
+	b->tr.irq_fd[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	dev->kick_fd[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (b->tr.irq_fd < 0 || dev->kick_fd[0] < 0)
+	if (b->tr.irq_fd[0] < 0 || dev->kick_fd[0] < 0)
 		return -errno;
-	dev->transport_ops = &tr_ops;
+	dev->transport_ops = &model_transport_ops;
 	dev->transport = &b->tr;
 	/* What Linux accepts from this device. */
 	dev->driver_features = dev->device_features;
@@ -637,7 +602,7 @@ static int bench_start(struct bench *b, const struct opts *o, const char *path)
 	d->used_event = &d->avail->ring[QUEUE_SIZE];
 	d->avail_event = (uint16_t *)&d->used->ring[QUEUE_SIZE];
 	d->kick_fd = dev->kick_fd[0];
-	d->irq_fd = b->tr.irq_fd;
+	d->irq_fd = b->tr.irq_fd[0];
 	d->rng = 0x9e3779b97f4a7c15ull;
 	d->spin_ns = (uint64_t)o->spin_us * 1000;
 
@@ -653,8 +618,8 @@ static void bench_stop(struct bench *b)
 	virtio_blk_destroy(&b->blk);
 	if (b->blk.vdev.kick_fd[0] >= 0)
 		close(b->blk.vdev.kick_fd[0]);
-	if (b->tr.irq_fd >= 0)
-		close(b->tr.irq_fd);
+	if (b->tr.irq_fd[0] >= 0)
+		close(b->tr.irq_fd[0]);
 	if (b->mem.map)
 		guest_mem_destroy(&b->mem);
 	if (b->disk_open)
@@ -865,7 +830,8 @@ int main(int argc, char **argv)
 			blk_engine_name(o.engine));
 		return 1;
 	}
-	b.tr.irq_fd = -1;
+	b.tr.irq_fd[0] = -1;
+	b.tr.nr_irq_fds = 1;
 	b.blk.vdev.kick_fd[0] = -1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -54,6 +54,7 @@
 #include "net/engine.h"
 #include "net/tap.h"
 #include "virtio/net.h"
+#include "bench/model_transport.h"
 #include "vmm/guest_mem.h"
 
 #define TAP_NAME	"nm0"
@@ -158,42 +159,6 @@ static uint64_t self_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- the fake transport: a notify is an eventfd write, as an irqfd's ---- */
-
-struct transport {
-	int irq_fd[3];
-	uint64_t notifies; /* written by the device thread only */
-	atomic_uint needs_reset;
-};
-
-static void tr_notify_queue(void *t, unsigned int q)
-{
-	struct transport *tr = t;
-	uint64_t one = 1;
-
-	__atomic_store_n(&tr->notifies, tr->notifies + 1, __ATOMIC_RELAXED);
-	if (q < 3 && write(tr->irq_fd[q], &one, sizeof(one)) < 0)
-		return; /* the counter is never near overflow */
-}
-
-static void tr_notify_config(void *t)
-{
-	(void)t;
-}
-
-static void tr_needs_reset(void *t)
-{
-	struct transport *tr = t;
-
-	atomic_fetch_add(&tr->needs_reset, 1);
-}
-
-static const struct virtio_transport_ops tr_ops = {
-    .notify_queue = tr_notify_queue,
-    .notify_config = tr_notify_config,
-    .needs_reset = tr_needs_reset,
-};
-
 /* ---- the driver: one queue at a time ---- */
 
 struct drv {
@@ -278,7 +243,7 @@ struct rig {
 	struct guest_mem mem;
 	struct net_tap tap;
 	struct virtio_net net;
-	struct transport tr;
+	struct model_transport tr;
 	int kick_fd[3];
 	int packet_fd; /* sends host-to-guest frames on the tap */
 	int saved_flags;
@@ -670,11 +635,12 @@ static int rig_init(struct rig *r, const struct opts *o)
 		return 1;
 	}
 	dev = &r->net.vdev;
-	dev->transport_ops = &tr_ops;
+	dev->transport_ops = &model_transport_ops;
 	dev->transport = &r->tr;
 	for (unsigned int q = 0; q < 3; q++) {
 		r->kick_fd[q] = dev->kick_fd[q] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		r->tr.irq_fd[q] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		r->tr.nr_irq_fds = q + 1;
 		if (r->kick_fd[q] < 0 || r->tr.irq_fd[q] < 0)
 			return 1;
 	}
