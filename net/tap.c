@@ -3,11 +3,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 
 /* The header every frame carries: the virtio-net v1 header, num_buffers included. */
 static const int vnet_hdr_len = 12;
@@ -73,6 +78,85 @@ static int open_queue(char name[IFNAMSIZ], bool multi_queue, int *fd_out)
 	return 0;
 }
 
+/* The u32 of netlink attribute @type among the attributes [rta, rta + len), or -1. */
+static int64_t rta_u32(const struct rtattr *rta, int len, unsigned short type)
+{
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if (rta->rta_type == type && RTA_PAYLOAD(rta) >= sizeof(uint32_t))
+			return *(const uint32_t *)RTA_DATA(rta);
+	return -1;
+}
+
+static const struct rtattr *rta_find(const struct rtattr *rta, int len, unsigned short type)
+{
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if ((rta->rta_type & NLA_TYPE_MASK) == type)
+			return rta;
+	return NULL;
+}
+
+/*
+ * How many queues some process holds on tap @name (attached or disabled),
+ * from the kernel's rtnetlink view: 0 when no such interface, -1 when the
+ * kernel cannot tell (no netlink, not a tun). A multi_queue tap takes more
+ * queues from anyone allowed to open it, so this is the only way to see
+ * that another VM is using it.
+ */
+static int64_t queues_held(const char *name)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+		char attrs[RTA_SPACE(IFNAMSIZ)];
+	} req;
+	static char buf[16384];
+	struct rtattr *rta;
+	const struct rtattr *info, *kind, *data;
+	struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	ssize_t n;
+	int64_t q, d;
+	int len;
+
+	if (s < 0)
+		return -1;
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
+	req.nh.nlmsg_type = RTM_GETLINK;
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
+	req.ifi.ifi_family = AF_UNSPEC;
+	rta = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
+	rta->rta_type = IFLA_IFNAME;
+	rta->rta_len = (unsigned short)RTA_LENGTH(strlen(name) + 1);
+	memcpy(RTA_DATA(rta), name, strlen(name) + 1);
+	req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
+	if (send(s, &req, req.nh.nlmsg_len, 0) < 0 || (n = recv(s, buf, sizeof(buf), 0)) < 0) {
+		close(s);
+		return -1;
+	}
+	close(s);
+	if (!NLMSG_OK(nh, (unsigned int)n))
+		return -1;
+	if (nh->nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *e = NLMSG_DATA(nh);
+
+		return e->error == -ENODEV ? 0 : -1;
+	}
+	if (nh->nlmsg_type != RTM_NEWLINK)
+		return -1;
+	len = (int)IFLA_PAYLOAD(nh);
+	info = rta_find(IFLA_RTA((struct ifinfomsg *)NLMSG_DATA(nh)), len, IFLA_LINKINFO);
+	if (!info)
+		return -1;
+	kind = rta_find(RTA_DATA(info), (int)RTA_PAYLOAD(info), IFLA_INFO_KIND);
+	data = rta_find(RTA_DATA(info), (int)RTA_PAYLOAD(info), IFLA_INFO_DATA);
+	if (!kind || strncmp(RTA_DATA(kind), "tun", RTA_PAYLOAD(kind)) || !data)
+		return -1;
+	q = rta_u32(RTA_DATA(data), (int)RTA_PAYLOAD(data), IFLA_TUN_NUM_QUEUES);
+	d = rta_u32(RTA_DATA(data), (int)RTA_PAYLOAD(data), IFLA_TUN_NUM_DISABLED_QUEUES);
+	return q < 0 ? -1 : q + (d > 0 ? d : 0);
+}
+
 static unsigned int read_mtu(const char *name)
 {
 	struct ifreq ifr;
@@ -133,6 +217,17 @@ int net_tap_open(struct net_tap *tap, const char *name, unsigned int nr_queues, 
 	memcpy(ifname, name, strlen(name));
 	tap->kernel_named = !*name;
 
+	/* A multi_queue tap would let us in beside whoever holds it: refuse that here. */
+	if (*name) {
+		int64_t held = queues_held(name);
+
+		if (held > 0) {
+			snprintf(why, why_len,
+				 "tap %s is in use by another process (%lld queue%s held)", name,
+				 (long long)held, held == 1 ? "" : "s");
+			return -EBUSY;
+		}
+	}
 	r = open_queue(ifname, true, &tap->fd[0]);
 	/* One queue: a tap someone made without multi_queue serves as well. */
 	if (r == -EINVAL && nr_queues == 1)

@@ -206,6 +206,12 @@ fd = os.open(\"/dev/net/tun\", os.O_RDWR)
 fcntl.ioctl(fd, 0x400454ca, struct.pack(\"16sH\", b\"held0\", 0x1002))
 time.sleep(5)' & sleep 1"
 	expect_error 1 "tap held0 is in use by another process" run -k "$tmp/text" --net tap=held0
+	# A multi_queue tap someone holds would take us in beside them: refused too.
+	in_netns "python3 -c 'import fcntl, os, struct, time
+fd = os.open(\"/dev/net/tun\", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack(\"16sH\", b\"heldmq0\", 0x1102))
+time.sleep(5)' & sleep 1"
+	expect_error 1 "tap heldmq0 is in use by another process (1 queue held)" run -k "$tmp/text" --net tap=heldmq0
 	in_netns "true; exec setpriv --reuid=65534 --regid=65534 --clear-groups \"\$@\""
 	expect_error 1 "no permission to open tap np0" run -k "$tmp/text" --net tap=np0
 	wrap=(unshare -mn sh -c 'mount -t tmpfs none /dev/net && exec "$@"' sh)

@@ -339,6 +339,16 @@ static void test_tap_open_errors(void **state)
 		assert_non_null(strstr(why, "in use"));
 		close(fd);
 	}
+	/* A multi_queue tap someone holds: the kernel would let us attach beside them. */
+	assert_int_equal(net_tap_open(&tap, "nvq0", 2, why, sizeof(why)), 0);
+	assert_int_equal(net_tap_open(&tap2, "nvq0", 1, why, sizeof(why)), -EBUSY);
+	assert_non_null(strstr(why, "tap nvq0 is in use by another process (2 queues held)"));
+	/* Its queues detached still count: they are held. */
+	assert_int_equal(net_tap_set_queue(tap.fd[1], false), 0);
+	assert_int_equal(net_tap_open(&tap2, "nvq0", 2, why, sizeof(why)), -EBUSY);
+	net_tap_close(&tap);
+	assert_int_equal(net_tap_open(&tap2, "nvq0", 2, why, sizeof(why)), 0);
+	net_tap_close(&tap2);
 	/* A tun, not a tap. */
 	{
 		struct ifreq ifr = {.ifr_flags = IFF_TUN | IFF_NO_PI};
