@@ -141,6 +141,9 @@ int scsi_cdb_rw(const uint8_t *cdb, size_t len, uint64_t capacity, struct scsi_r
 		/* ANCHOR (bit 4) needs ANC_SUP, not offered. */
 		if (flags & 0x10)
 			return refuse(err, scsi_err_cdb_field(1, 4));
+		/* PBDATA and LBDATA (bits 2, 1): obsolete, never supported. */
+		if (flags & 0x06)
+			return refuse(err, scsi_err_cdb_field(1, flags & 0x04 ? 2 : 1));
 		/* Zeroes without a buffer only as a deallocation (LBPRZ makes them read back as 0). */
 		if (rw->ndob && !rw->unmap)
 			return refuse(err, scsi_err_cdb_field(1, 0));

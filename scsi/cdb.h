@@ -62,7 +62,7 @@ struct scsi_rw {
  * @capacity blocks. Refused with ILLEGAL REQUEST: a CDB shorter than its
  * opcode's length, protection information asked for (RDPROTECT, WRPROTECT,
  * VRPROTECT), a reserved BYTCHK, NACA set, a WRITE SAME of zero blocks
- * (WSNZ), or NDOB without UNMAP; with LBA OUT OF RANGE: a range past the
+ * (WSNZ), with ANCHOR, PBDATA or LBDATA, or with NDOB and no UNMAP; with LBA OUT OF RANGE: a range past the
  * end. A transfer of zero blocks is no error (SBC-4). Returns 0, -EINVAL
  * with *@err set, or -ENOTSUP for an opcode not decoded here.
  */

@@ -156,7 +156,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < cdb_len; i++)
 		cdb[i] = get8(&in);
 	if (cdb_len && !(shape & 1))
-		cdb[0] = opcodes[shape % sizeof(opcodes)];
+		cdb[0] = opcodes[(shape >> 3) % sizeof(opcodes)];
+	/* Half the time byte 1 holds only flags every command takes (FUA/UNMAP, NDOB). */
+	if (cdb_len > 1 && (shape & 4))
+		cdb[1] &= 0x09;
 	check_cdb(cdb, cdb_len, cap);
 
 	list_len = in.n < SLOT_BYTES ? in.n : SLOT_BYTES;

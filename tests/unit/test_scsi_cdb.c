@@ -198,6 +198,12 @@ static void test_write_same(void **state)
 	w10[1] = 0x10; /* ANCHOR */
 	assert_int_equal(dec(w10, 10), -EINVAL);
 	expect_field(1, 4);
+	w10[1] = 0x02; /* LBDATA: obsolete */
+	assert_int_equal(dec(w10, 10), -EINVAL);
+	expect_field(1, 1);
+	w10[1] = 0x0c; /* PBDATA beside UNMAP */
+	assert_int_equal(dec(w10, 10), -EINVAL);
+	expect_field(1, 2);
 
 	assert_int_equal(dec(w16, 16), 0);
 	assert_true(rw.ndob);
