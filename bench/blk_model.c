@@ -51,6 +51,7 @@
 #include "virtio/blk.h"
 #include "virtio/blk_req.h"
 #include "block/block.h"
+#include "bench/model_ring.h"
 #include "bench/model_transport.h"
 #include "vmm/guest_mem.h"
 
@@ -112,22 +113,15 @@ struct opts {
 
 struct drv {
 	uint8_t *ram; /* host address of gpa 0 (one region) */
-	struct virtq_desc *desc;
-	struct virtq_avail *avail;
-	struct virtq_used *used;
-	uint16_t *used_event;
-	uint16_t *avail_event;
-	uint16_t avail_idx, published, last_used;
+	struct model_ring ring;
 	unsigned int outstanding;
-	int kick_fd, irq_fd;
-	uint64_t kicks, sleeps;
 	uint64_t spin_ns; /* polls the used ring this long before it sleeps */
 
 	const struct workload *w;
 	uint64_t nr_blocks; /* of w->bs in the file */
 	uint64_t next_block;
 	uint64_t rng;
-	uint64_t done, errors;
+	uint64_t done;
 };
 
 static uint64_t now_ns(void)
@@ -151,7 +145,7 @@ static uint64_t xorshift(uint64_t *s)
 static void put_desc(struct drv *d, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
 		     uint16_t next)
 {
-	struct virtq_desc *e = &d->desc[i];
+	struct virtq_desc *e = &d->ring.desc[i];
 
 	e->addr = htole64(addr);
 	e->len = htole32(len);
@@ -191,44 +185,24 @@ static void drv_add(struct drv *d, unsigned int slot)
 	hdr[2] = htole32((uint32_t)sector);
 	hdr[3] = htole32((uint32_t)(sector >> 32));
 	d->ram[STATUS_GPA(slot)] = 0xff;
-	d->avail->ring[d->avail_idx & (QUEUE_SIZE - 1)] = htole16((uint16_t)(3 * slot));
-	d->avail_idx++;
+	model_ring_add(&d->ring, (uint16_t)(3 * slot));
 	d->outstanding++;
-}
-
-/* Make the added chains visible; kick only when the device asked (EVENT_IDX). */
-static void drv_publish(struct drv *d)
-{
-	uint16_t old = d->published, new = d->avail_idx;
-	uint16_t event;
-	uint64_t one = 1;
-
-	if (old == new)
-		return;
-	__atomic_store_n(&d->avail->idx, htole16(new), __ATOMIC_RELEASE);
-	d->published = new;
-	atomic_thread_fence(memory_order_seq_cst);
-	event = le16toh(__atomic_load_n(d->avail_event, __ATOMIC_RELAXED));
-	if ((uint16_t)(new - event - 1) < (uint16_t)(new - old)) {
-		d->kicks++;
-		if (write(d->kick_fd, &one, sizeof(one)) < 0)
-			d->errors++;
-	}
 }
 
 /* Take what the device used; refill each freed slot when @refill. */
 static unsigned int drv_reap(struct drv *d, bool refill)
 {
-	uint16_t idx = le16toh(__atomic_load_n(&d->used->idx, __ATOMIC_ACQUIRE));
+	uint16_t idx = model_ring_used_idx(&d->ring);
 	unsigned int n = 0;
 
-	while (d->last_used != idx) {
-		struct virtq_used_elem *e = &d->used->ring[d->last_used & (QUEUE_SIZE - 1)];
+	while (d->ring.last_used != idx) {
+		struct virtq_used_elem *e =
+		    &d->ring.used->ring[d->ring.last_used & (QUEUE_SIZE - 1)];
 		unsigned int slot = le32toh(e->id) / 3;
 
 		if (d->ram[STATUS_GPA(slot)] != VIRTIO_BLK_S_OK)
-			d->errors++;
-		d->last_used++;
+			d->ring.errors++;
+		d->ring.last_used++;
 		d->outstanding--;
 		d->done++;
 		n++;
@@ -237,30 +211,17 @@ static unsigned int drv_reap(struct drv *d, bool refill)
 	}
 	if (n) {
 		/* An interrupt for the next used buffer, like a driver with callbacks on. */
-		__atomic_store_n(d->used_event, htole16(d->last_used), __ATOMIC_RELAXED);
-		drv_publish(d);
+		model_ring_want_irq(&d->ring);
+		model_ring_publish(&d->ring);
 	}
 	return n;
-}
-
-/* Nothing used for spin_ns: sleep until the device's notification. */
-static void drv_sleep(struct drv *d)
-{
-	struct pollfd pfd = {.fd = d->irq_fd, .events = POLLIN};
-	uint64_t v;
-
-	atomic_thread_fence(memory_order_seq_cst);
-	if (le16toh(__atomic_load_n(&d->used->idx, __ATOMIC_ACQUIRE)) != d->last_used)
-		return;
-	d->sleeps++;
-	if (poll(&pfd, 1, 100) > 0 && read(d->irq_fd, &v, sizeof(v)) < 0)
-		d->errors++;
 }
 
 static int run_model(struct drv *d, struct model_transport *tr, const struct workload *w,
 		     uint64_t file_size, double seconds, struct figures *fig)
 {
-	uint64_t kicks0 = d->kicks, notifies0 = __atomic_load_n(&tr->notifies, __ATOMIC_RELAXED);
+	uint64_t kicks0 = d->ring.kicks,
+		 notifies0 = __atomic_load_n(&tr->notifies, __ATOMIC_RELAXED);
 	uint64_t t0, t_end, last_activity, now, done_at_end;
 	uint64_t deadline;
 
@@ -268,14 +229,14 @@ static int run_model(struct drv *d, struct model_transport *tr, const struct wor
 	d->nr_blocks = file_size / w->bs;
 	d->next_block = 0;
 	d->done = 0;
-	d->errors = 0;
+	d->ring.errors = 0;
 	drv_layout(d, w);
 
 	t0 = now_ns();
 	t_end = t0 + (uint64_t)(seconds * 1e9);
 	for (unsigned int s = 0; s < w->qd; s++)
 		drv_add(d, s);
-	drv_publish(d);
+	model_ring_publish(&d->ring);
 	last_activity = t0;
 	for (;;) {
 		unsigned int n = drv_reap(d, true);
@@ -286,7 +247,7 @@ static int run_model(struct drv *d, struct model_transport *tr, const struct wor
 		if (n)
 			last_activity = now;
 		else if (now - last_activity >= d->spin_ns)
-			drv_sleep(d);
+			model_ring_sleep(&d->ring);
 		else
 			sched_yield();
 	}
@@ -295,19 +256,20 @@ static int run_model(struct drv *d, struct model_transport *tr, const struct wor
 	deadline = now + 10ull * 1000000000ull;
 	while (d->outstanding && now_ns() < deadline)
 		if (!drv_reap(d, false))
-			drv_sleep(d);
+			model_ring_sleep(&d->ring);
 	if (d->outstanding) {
 		fprintf(stderr, "blk-model: %u requests never completed\n", d->outstanding);
 		return -ETIMEDOUT;
 	}
-	if (d->errors) {
-		fprintf(stderr, "blk-model: %s: %" PRIu64 " requests failed\n", w->name, d->errors);
+	if (d->ring.errors) {
+		fprintf(stderr, "blk-model: %s: %" PRIu64 " requests failed\n", w->name,
+			d->ring.errors);
 		return -EIO;
 	}
 	fig->iops = (double)done_at_end / ((double)(now - t0) / 1e9);
 	fig->mbps = fig->iops * w->bs / 1e6;
 	/* Over the whole run, drain included: the device thread is idle by now. */
-	fig->kicks_per_io = (double)(d->kicks - kicks0) / (double)d->done;
+	fig->kicks_per_io = (double)(d->ring.kicks - kicks0) / (double)d->done;
 	fig->notifies_per_io =
 	    (double)(__atomic_load_n(&tr->notifies, __ATOMIC_RELAXED) - notifies0) /
 	    (double)d->done;
@@ -596,13 +558,8 @@ static int bench_start(struct bench *b, const struct opts *o, const char *path)
 		return r;
 
 	d->ram = b->mem.regions[0].hva;
-	d->desc = (struct virtq_desc *)(d->ram + DESC_GPA);
-	d->avail = (struct virtq_avail *)(d->ram + AVAIL_GPA);
-	d->used = (struct virtq_used *)(d->ram + USED_GPA);
-	d->used_event = &d->avail->ring[QUEUE_SIZE];
-	d->avail_event = (uint16_t *)&d->used->ring[QUEUE_SIZE];
-	d->kick_fd = dev->kick_fd[0];
-	d->irq_fd = b->tr.irq_fd[0];
+	model_ring_init(&d->ring, d->ram + DESC_GPA, d->ram + AVAIL_GPA, d->ram + USED_GPA,
+			QUEUE_SIZE, dev->kick_fd[0], b->tr.irq_fd[0]);
 	d->rng = 0x9e3779b97f4a7c15ull;
 	d->spin_ns = (uint64_t)o->spin_us * 1000;
 

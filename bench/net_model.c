@@ -54,6 +54,7 @@
 #include "net/engine.h"
 #include "net/tap.h"
 #include "virtio/net.h"
+#include "bench/model_ring.h"
 #include "bench/model_transport.h"
 #include "vmm/guest_mem.h"
 
@@ -159,18 +160,11 @@ static uint64_t self_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- the driver: one queue at a time ---- */
+/* ---- the driver: one queue at a time (bench/model_ring.h) ---- */
 
 struct drv {
 	struct guest_mem *mem;
-	struct virtq_desc *desc;
-	struct virtq_avail *avail;
-	struct virtq_used *used;
-	uint16_t *used_event;  /* &avail->ring[size] */
-	uint16_t *avail_event; /* &used->ring[size] */
-	uint16_t avail_idx, published, last_used;
-	int kick_fd, irq_fd;
-	uint64_t kicks, sleeps, errors;
+	struct model_ring ring;
 	uint64_t spin_ns;
 };
 
@@ -182,59 +176,10 @@ static uint8_t *hva(struct guest_mem *mem, uint64_t gpa)
 static void drv_init(struct drv *d, struct guest_mem *mem, unsigned int q, int kick_fd, int irq_fd,
 		     uint64_t spin_ns)
 {
-	memset(d, 0, sizeof(*d));
 	d->mem = mem;
-	d->desc = (struct virtq_desc *)hva(mem, RING_GPA(q));
-	d->avail = (struct virtq_avail *)hva(mem, RING_GPA(q) + 0x2000);
-	d->used = (struct virtq_used *)hva(mem, RING_GPA(q) + 0x4000);
-	d->used_event = &d->avail->ring[QUEUE_SIZE];
-	d->avail_event = (uint16_t *)&d->used->ring[QUEUE_SIZE];
-	memset(d->desc, 0, 16 * QUEUE_SIZE);
-	memset(d->avail, 0, 6 + 2 * QUEUE_SIZE);
-	memset(d->used, 0, 6 + 8 * QUEUE_SIZE);
-	d->kick_fd = kick_fd;
-	d->irq_fd = irq_fd;
+	model_ring_init(&d->ring, hva(mem, RING_GPA(q)), hva(mem, RING_GPA(q) + 0x2000),
+			hva(mem, RING_GPA(q) + 0x4000), QUEUE_SIZE, kick_fd, irq_fd);
 	d->spin_ns = spin_ns;
-}
-
-static void drv_add(struct drv *d, uint16_t desc)
-{
-	d->avail->ring[d->avail_idx & (QUEUE_SIZE - 1)] = htole16(desc);
-	d->avail_idx++;
-}
-
-/* Make the added chains visible; kick only when the device asked (EVENT_IDX). */
-static void drv_publish(struct drv *d)
-{
-	uint16_t old = d->published, new = d->avail_idx, event;
-	uint64_t one = 1;
-
-	if (old == new)
-		return;
-	__atomic_store_n(&d->avail->idx, htole16(new), __ATOMIC_RELEASE);
-	d->published = new;
-	atomic_thread_fence(memory_order_seq_cst);
-	event = le16toh(__atomic_load_n(d->avail_event, __ATOMIC_RELAXED));
-	if ((uint16_t)(new - event - 1) < (uint16_t)(new - old)) {
-		d->kicks++;
-		if (write(d->kick_fd, &one, sizeof(one)) < 0)
-			d->errors++;
-	}
-}
-
-/* Nothing used for spin_ns: ask for an interrupt and sleep until it comes. */
-static void drv_sleep(struct drv *d)
-{
-	struct pollfd pfd = {.fd = d->irq_fd, .events = POLLIN};
-	uint64_t v;
-
-	__atomic_store_n(d->used_event, htole16(d->last_used), __ATOMIC_RELAXED);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (le16toh(__atomic_load_n(&d->used->idx, __ATOMIC_ACQUIRE)) != d->last_used)
-		return;
-	d->sleeps++;
-	if (poll(&pfd, 1, 100) > 0 && read(d->irq_fd, &v, sizeof(v)) < 0)
-		d->errors++;
 }
 
 /* ---- the device, started afresh for each model run ---- */
@@ -355,12 +300,12 @@ static uint64_t drv_loop(struct drv *d, struct rig *r, bool rx, uint64_t t_end, 
 	unsigned int rest = 0; /* RX: chains still to come of the frame being received */
 
 	for (;;) {
-		uint16_t idx = le16toh(__atomic_load_n(&d->used->idx, __ATOMIC_ACQUIRE));
+		uint16_t idx = model_ring_used_idx(&d->ring);
 		unsigned int n = 0;
 
-		while (d->last_used != idx) {
-			uint16_t id =
-			    (uint16_t)le32toh(d->used->ring[d->last_used % QUEUE_SIZE].id);
+		while (d->ring.last_used != idx) {
+			uint16_t id = (uint16_t)le32toh(
+			    d->ring.used->ring[d->ring.last_used % QUEUE_SIZE].id);
 
 			if (!rx) {
 				pkts++;
@@ -370,23 +315,26 @@ static uint64_t drv_loop(struct drv *d, struct rig *r, bool rx, uint64_t t_end, 
 
 				rest = le16toh(h->num_buffers);
 				if (rest == 0)
-					d->errors++;
+					d->ring.errors++;
 				pkts++;
 			}
 			if (rest)
 				rest--;
-			drv_add(d, id);
-			d->last_used++;
+			model_ring_add(&d->ring, id);
+			d->ring.last_used++;
 			n++;
 		}
 		*now = now_ns();
 		if (*now >= t_end)
 			return pkts;
 		if (n) {
-			drv_publish(d);
+			model_ring_publish(&d->ring);
 			last = *now;
 		} else if (*now - last >= d->spin_ns) {
-			drv_sleep(d);
+			{
+				model_ring_want_irq(&d->ring);
+				model_ring_sleep(&d->ring);
+			}
 		} else {
 			sched_yield();
 		}
@@ -419,8 +367,8 @@ static int model_tx(struct rig *r, const struct workload *w, struct figures *fig
 
 		memset(b, 0, NET_HDR_LEN);
 		fill_frame(b + NET_HDR_LEN, w->frame);
-		d.desc[i] = (struct virtq_desc){.addr = htole64(TXBUF_GPA(i)),
-						.len = htole32(NET_HDR_LEN + w->frame)};
+		d.ring.desc[i] = (struct virtq_desc){.addr = htole64(TXBUF_GPA(i)),
+						     .len = htole32(NET_HDR_LEN + w->frame)};
 	}
 	e = device_start(r);
 	if (e < 0)
@@ -428,16 +376,16 @@ static int model_tx(struct rig *r, const struct workload *w, struct figures *fig
 	irq0 = __atomic_load_n(&r->tr.notifies, __ATOMIC_RELAXED);
 	cpu0 = thread_cpu_ns("net-q0");
 	for (uint16_t i = 0; i < QUEUE_SIZE; i++)
-		drv_add(&d, i);
+		model_ring_add(&d.ring, i);
 	t0 = now_ns();
 	t_end = t0 + (uint64_t)(r->o->seconds * 1e9);
-	drv_publish(&d);
+	model_ring_publish(&d.ring);
 	pkts = drv_loop(&d, r, false, t_end, &now);
-	finish_figures(fig, pkts, now - t0, w->frame, d.kicks,
+	finish_figures(fig, pkts, now - t0, w->frame, d.ring.kicks,
 		       __atomic_load_n(&r->tr.notifies, __ATOMIC_RELAXED) - irq0,
 		       thread_cpu_ns("net-q0") - cpu0);
 	device_stop(r);
-	return d.errors ? -EIO : 0;
+	return d.ring.errors ? -EIO : 0;
 }
 
 static int model_rx(struct rig *r, const struct workload *w, struct figures *fig)
@@ -450,15 +398,15 @@ static int model_rx(struct rig *r, const struct workload *w, struct figures *fig
 	rings_clear(r);
 	drv_init(&d, &r->mem, 0, r->kick_fd[0], r->tr.irq_fd[0], r->o->spin_us * 1000ull);
 	for (uint16_t i = 0; i < QUEUE_SIZE; i++)
-		d.desc[i] = (struct virtq_desc){.addr = htole64(RXBUF_GPA(i)),
-						.len = htole32(RX_BUF),
-						.flags = htole16(VIRTQ_DESC_F_WRITE)};
+		d.ring.desc[i] = (struct virtq_desc){.addr = htole64(RXBUF_GPA(i)),
+						     .len = htole32(RX_BUF),
+						     .flags = htole16(VIRTQ_DESC_F_WRITE)};
 	e = device_start(r);
 	if (e < 0)
 		return e;
 	for (uint16_t i = 0; i < QUEUE_SIZE; i++)
-		drv_add(&d, i);
-	drv_publish(&d);
+		model_ring_add(&d.ring, i);
+	model_ring_publish(&d.ring);
 	irq0 = __atomic_load_n(&r->tr.notifies, __ATOMIC_RELAXED);
 	e = sender_start(&s, r->packet_fd, w->frame);
 	if (e < 0) {
@@ -469,12 +417,12 @@ static int model_rx(struct rig *r, const struct workload *w, struct figures *fig
 	t0 = now_ns();
 	t_end = t0 + (uint64_t)(r->o->seconds * 1e9);
 	pkts = drv_loop(&d, r, true, t_end, &now);
-	finish_figures(fig, pkts, now - t0, w->frame, d.kicks,
+	finish_figures(fig, pkts, now - t0, w->frame, d.ring.kicks,
 		       __atomic_load_n(&r->tr.notifies, __ATOMIC_RELAXED) - irq0,
 		       thread_cpu_ns("net-q0") - cpu0);
 	sender_stop(&s);
 	device_stop(r);
-	return d.errors ? -EIO : 0;
+	return d.ring.errors ? -EIO : 0;
 }
 
 /*
