@@ -104,6 +104,7 @@ struct virtio_net_pair {
 	uint32_t rx_need;
 	bool mrg;
 	bool active;
+	bool starting; /* set by pair_start() around worker_start(): ready() sets the session up */
 	bool stopping;
 	bool rx_dead, tx_dead, ctrl_dead;
 	bool tx_starved;
@@ -852,8 +853,8 @@ static int pair_ready(void *arg)
 	struct virtio_net_pair *p = arg;
 	int r = pair_engine_ready(p);
 
-	/* At seal time there is no session to set up yet. */
-	if (r == 0 && p->index == 0 && p->chain)
+	/* A seal readies the thread only; a start also sets the tap up for its session. */
+	if (r == 0 && p->index == 0 && p->starting)
 		r = session_setup_tap(p->net);
 	if (r == 0)
 		p->active = __atomic_load_n(&p->want_active, __ATOMIC_RELAXED);
@@ -920,7 +921,9 @@ static int pair_start(struct virtio_net *net, unsigned int i)
 	}
 	for (unsigned int s = 0; s < nslots; s++)
 		p->tx_free[s] = (uint16_t)(nslots - 1 - s);
+	p->starting = true;
 	r = worker_start(&p->worker);
+	p->starting = false;
 	if (r < 0)
 		pair_free(p);
 	return r;
