@@ -4,20 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t be64(const uint8_t *p)
-{
-	return (uint64_t)be32(p) << 32 | be32(p + 4);
-}
+#include "scsi/bytes.h"
 
 size_t scsi_cdb_len(uint8_t opcode)
 {
@@ -59,7 +46,7 @@ int scsi_cdb_rw(const uint8_t *cdb, size_t len, uint64_t capacity, struct scsi_r
 		if (len < 6)
 			return refuse(err, scsi_err_cdb_field(0, -1));
 		rw->kind = cdb[0] == SCSI_READ_6 ? SCSI_RW_READ : SCSI_RW_WRITE;
-		rw->lba = (uint64_t)(cdb[1] & 0x1f) << 16 | be16(cdb + 2);
+		rw->lba = (uint64_t)(cdb[1] & 0x1f) << 16 | scsi_get16(cdb + 2);
 		/* A transfer length of 0 means 256 blocks in the 6-byte CDBs. */
 		rw->nblocks = cdb[4] ? cdb[4] : 256;
 		flags = 0;
@@ -71,16 +58,16 @@ int scsi_cdb_rw(const uint8_t *cdb, size_t len, uint64_t capacity, struct scsi_r
 	case SCSI_WRITE_SAME_10:
 		if (len < 10)
 			return refuse(err, scsi_err_cdb_field(0, -1));
-		rw->lba = be32(cdb + 2);
-		rw->nblocks = be16(cdb + 7);
+		rw->lba = scsi_get32(cdb + 2);
+		rw->nblocks = scsi_get16(cdb + 7);
 		flags = cdb[1];
 		break;
 	case SCSI_READ_12:
 	case SCSI_WRITE_12:
 		if (len < 12)
 			return refuse(err, scsi_err_cdb_field(0, -1));
-		rw->lba = be32(cdb + 2);
-		rw->nblocks = be32(cdb + 6);
+		rw->lba = scsi_get32(cdb + 2);
+		rw->nblocks = scsi_get32(cdb + 6);
 		flags = cdb[1];
 		break;
 	case SCSI_READ_16:
@@ -90,8 +77,8 @@ int scsi_cdb_rw(const uint8_t *cdb, size_t len, uint64_t capacity, struct scsi_r
 	case SCSI_WRITE_SAME_16:
 		if (len < 16)
 			return refuse(err, scsi_err_cdb_field(0, -1));
-		rw->lba = be64(cdb + 2);
-		rw->nblocks = be32(cdb + 10);
+		rw->lba = scsi_get64(cdb + 2);
+		rw->nblocks = scsi_get32(cdb + 10);
 		flags = cdb[1];
 		break;
 	default:
@@ -176,8 +163,8 @@ int scsi_unmap_parse(const uint8_t *p, size_t len, uint64_t capacity, unsigned i
 	if (len < 8)
 		return refuse(
 		    err, scsi_err(SCSI_KEY_ILLEGAL_REQUEST, SCSI_ASC_PARAMETER_LIST_LENGTH_ERROR));
-	data_len = be16(p);
-	bd_len = be16(p + 2);
+	data_len = scsi_get16(p);
+	bd_len = scsi_get16(p + 2);
 	/* UNMAP DATA LENGTH counts what follows it; the descriptors must fit the list. */
 	if (data_len < 6 || data_len + 2 > len)
 		return refuse(err, scsi_err_param_field(0, -1));
@@ -188,8 +175,8 @@ int scsi_unmap_parse(const uint8_t *p, size_t len, uint64_t capacity, unsigned i
 		return refuse(err, scsi_err_param_field(2, -1));
 	for (size_t i = 0; i < count; i++) {
 		const uint8_t *d = p + 8 + 16 * i;
-		uint64_t lba = be64(d);
-		uint32_t nb = be32(d + 8);
+		uint64_t lba = scsi_get64(d);
+		uint32_t nb = scsi_get32(d + 8);
 
 		if (nb > max_blocks)
 			return refuse(err, scsi_err_param_field((uint16_t)(8 + 16 * i + 8), -1));
