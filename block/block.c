@@ -93,7 +93,7 @@ int blk_ioq_queue(struct blk_ioq *q, struct blk_io *io)
 
 	if (q->inflight >= q->depth)
 		return -EAGAIN;
-	if (!io_in_range(io, q->disk->size))
+	if (!io_in_range(io, blk_io_disk(q, io)->size))
 		return -EINVAL;
 	io->done = 0;
 	io->res = 0;
@@ -119,11 +119,13 @@ int blk_ioq_wait(struct blk_ioq *q, struct blk_event *ev, unsigned int max, int 
 	for (int i = 0; i < n; i++) {
 		if (ev[i].kind != BLK_EV_IO)
 			continue;
+		struct blk_disk *disk = blk_io_disk(q, ev[i].io);
+
 		if (q->inflight)
 			q->inflight--;
-		if (q->disk->eio_after &&
+		if (disk->eio_after &&
 		    (ev[i].io->op == BLK_OP_WRITE || ev[i].io->op == BLK_OP_FLUSH) &&
-		    atomic_fetch_add(&q->disk->eio_count, 1) + 1 >= q->disk->eio_after)
+		    atomic_fetch_add(&disk->eio_count, 1) + 1 >= disk->eio_after)
 			ev[i].io->res = -EIO;
 	}
 	return n;

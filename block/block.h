@@ -100,6 +100,8 @@ enum blk_op {
  * keeps it, and @iov, alive until the I/O is reported complete.
  */
 struct blk_io {
+	/* The disk it goes to; NULL: the queue's (one engine queue may serve several disks). */
+	struct blk_disk *disk;
 	enum blk_op op;
 	uint64_t offset; /* bytes */
 	uint64_t len;	 /* bytes: READ/WRITE the sum of iov, DISCARD/WRITE_ZEROES the range */

@@ -45,6 +45,12 @@ static inline uint64_t blk_io_zero_chunk(const struct blk_io *io)
 	return left < BLK_ZERO_BUF_SIZE ? left : BLK_ZERO_BUF_SIZE;
 }
 
+/* The disk @io goes to. */
+static inline struct blk_disk *blk_io_disk(const struct blk_ioq *q, const struct blk_io *io)
+{
+	return io->disk ? io->disk : q->disk;
+}
+
 /* The iovec and offset the next transfer of @io starts from. */
 static inline const struct iovec *blk_io_cur_iov(const struct blk_io *io, unsigned int *niov)
 {

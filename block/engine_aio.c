@@ -134,7 +134,7 @@ static void prep_io(struct blk_ioq *q, struct iocb *cb, struct blk_io *io)
 	struct aio_q *a = q->priv;
 	const struct iovec *iov;
 	unsigned int niov;
-	int fd = q->disk->fd;
+	int fd = blk_io_disk(q, io)->fd;
 
 	if (io->op == BLK_OP_FLUSH) {
 		io_prep_fdsync(cb, fd);
@@ -194,7 +194,7 @@ static void refused(struct blk_ioq *q, struct iocb *cb, int err)
 	free_slot(q, cb);
 	if (io->op == BLK_OP_FLUSH && err == -EINVAL) {
 		a->no_fdsync = true;
-		blk_io_run_sync(q->disk->fd, io);
+		blk_io_run_sync(blk_io_disk(q, io)->fd, io);
 	} else {
 		blk_io_finish(io, err);
 	}
@@ -221,7 +221,7 @@ static int aio_submit(struct blk_ioq *q)
 	}
 	a->nbatch = 0;
 	for (i = 0; i < a->nsync; i++) {
-		blk_io_run_sync(q->disk->fd, a->sync_q[i]);
+		blk_io_run_sync(blk_io_disk(q, a->sync_q[i])->fd, a->sync_q[i]);
 		push_done(q, a->sync_q[i]);
 	}
 	a->nsync = 0;

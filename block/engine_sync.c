@@ -78,7 +78,7 @@ static int sync_submit(struct blk_ioq *q)
 	struct sync_q *s = q->priv;
 
 	for (unsigned int i = 0; i < s->nqueued; i++) {
-		blk_io_run_sync(q->disk->fd, s->queued[i]);
+		blk_io_run_sync(blk_io_disk(q, s->queued[i])->fd, s->queued[i]);
 		s->done[(s->done_head + s->ndone) % q->depth] = s->queued[i];
 		s->ndone++;
 	}

@@ -41,7 +41,7 @@ static int prep_io(struct blk_ioq *q, struct blk_io *io)
 	const struct iovec *iov;
 	unsigned int niov;
 	uint64_t left;
-	int fd = q->disk->fd;
+	int fd = blk_io_disk(q, io)->fd;
 
 	if (!sqe)
 		return -EBUSY;

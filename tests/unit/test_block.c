@@ -620,6 +620,71 @@ static void test_write_zeroes_stages(void **state)
 	assert_int_equal(io.res, -EIO);
 }
 
+/*
+ * One engine queue serves a second disk when the I/O names it (one
+ * virtio-scsi queue thread serves every LUN): the data lands in that file,
+ * not in the queue's own, and the fault engine follows the I/O's disk.
+ */
+static void test_second_disk(void **state)
+{
+	struct fx *f = fx_get(state);
+	char path[160], why[256];
+	struct disk_spec spec = {.engine = f->ec->engine};
+	struct blk_disk other;
+	uint8_t src[4096], dst[4096];
+	struct iovec wiov = {src, sizeof(src)}, riov = {dst, sizeof(dst)};
+	struct blk_io w = {.disk = &other,
+			   .op = BLK_OP_WRITE,
+			   .offset = 4096,
+			   .len = 4096,
+			   .iov = &wiov,
+			   .niov = 1};
+	struct blk_io r = {.disk = &other,
+			   .op = BLK_OP_READ,
+			   .offset = 4096,
+			   .len = 4096,
+			   .iov = &riov,
+			   .niov = 1};
+	struct blk_io past = {.disk = &other, .op = BLK_OP_DISCARD, .offset = 65536, .len = 512};
+	uint8_t *mine;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/other.img", f->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 65536), 0); /* smaller than the queue's disk */
+	spec.path = path;
+	if (blk_disk_open(&other, &spec, why, sizeof(why)) < 0)
+		fail_msg("blk_disk_open: %s", why);
+
+	fill_pattern(src, sizeof(src), 9);
+	run1(f, &w);
+	assert_int_equal(w.res, 4096);
+	assert_int_equal(pread(fd, dst, sizeof(dst), 4096), 4096);
+	assert_memory_equal(dst, src, sizeof(src));
+	mine = raw_read(f, 4096, 4096); /* the queue's own disk is untouched */
+	assert_true(all_bytes(mine, 4096, FILL));
+	free(mine);
+	memset(dst, 0, sizeof(dst));
+	run1(f, &r);
+	assert_int_equal(r.res, 4096);
+	assert_memory_equal(dst, src, sizeof(src));
+
+	/* The range check is the I/O's disk's: in range of the queue's, past this one's end. */
+	assert_int_equal(blk_ioq_queue(&f->q, &past), -EINVAL);
+
+	blk_disk_inject_eio(&other, 1);
+	run1(f, &w);
+	assert_int_equal(w.res, -EIO);
+	w.disk = NULL; /* the queue's own disk has no fault */
+	run1(f, &w);
+	assert_int_equal(w.res, 4096);
+
+	blk_disk_close(&other);
+	close(fd);
+	unlink(path);
+}
+
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))
 
 static const struct {
@@ -637,6 +702,7 @@ static const struct {
     {"batch_64", test_batch_64},
     {"out_of_range_refused", test_out_of_range_refused},
     {"injected_eio", test_injected_eio},
+    {"second_disk", test_second_disk},
 };
 
 #define N_CHECKS (sizeof(checks) / sizeof(checks[0]))
