@@ -3,14 +3,12 @@
 
 #include <endian.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "virtio/blk_req.h"
-#include "virtio/worker.h"
-#include "vmm/sandbox.h"
+#include "virtio/req_queue.h"
 
 #define CONFIG_LEN (offsetof(struct virtio_blk_config, unused1) + 3)
 
@@ -22,13 +20,6 @@ _Static_assert(offsetof(struct virtio_blk_config, num_queues) == 34, "config lay
 _Static_assert(offsetof(struct virtio_blk_config, max_discard_sectors) == 36, "config layout");
 _Static_assert(offsetof(struct virtio_blk_config, write_zeroes_may_unmap) == 56, "config layout");
 _Static_assert(CONFIG_LEN == 60, "config layout");
-
-/* Tags of the fds each queue thread watches on its engine queue. */
-#define TAG_KICK 0
-#define TAG_STOP 1
-
-/* Events taken from the engine per wait. */
-#define EV_BATCH 64
 
 /* The physical block the topology advertises: the page cache's unit. */
 #define PHYS_BLOCK 4096
@@ -42,33 +33,11 @@ struct blk_slot {
 	struct blk_req req;
 };
 
+/* One queue and its thread (virtio/req_queue.h). */
 struct virtio_blk_queue {
+	struct req_queue rq;
 	struct virtio_blk *blk;
-	unsigned int index;
-	struct virtq *vq;
 	struct blk_limits lim; /* per queue: read on every request, kept off shared lines */
-	struct blk_ioq ioq;
-	struct virtq_chain *chain; /* virtq_pop() scratch: blk_req_parse() copies what it needs */
-	struct blk_slot *slots;
-	uint16_t *free_slots; /* stack of indices into slots[] */
-	unsigned int nr_free;
-	unsigned int nr_slots;
-	unsigned int pushed; /* used elements since the last notify decision */
-	bool dead;	     /* broken ring: no more requests taken */
-	bool starved;	     /* stopped popping with every slot busy */
-
-	/*
-	 * The queue's thread (virtio/worker.h). Its engine queue lives as
-	 * long: made by the thread at virtio_blk_seal() (or its first
-	 * start), after which the thread enters its sandbox, so that no
-	 * io_uring_setup or io_setup is left for it to call.
-	 */
-	struct worker worker;
-	/* The thread's own: */
-	bool engine_ready;
-	const struct blk_engine_ops *engine_made_with; /* blk->engine_ops when made */
-	int engine_kick_fd;			       /* the kick eventfd it watches */
-	bool confined;				       /* in its sandbox: nothing is remade */
 };
 
 static struct virtio_blk *to_blk(struct virtio_dev *dev)
@@ -141,16 +110,10 @@ static void fill_config(struct virtio_blk *blk, uint16_t queue_size)
 
 /* ---- the request path (queue thread) ---- */
 
-static void put_slot(struct virtio_blk_queue *bq, struct blk_slot *slot)
-{
-	bq->free_slots[bq->nr_free++] = (uint16_t)(slot - bq->slots);
-}
-
 static void finish(struct virtio_blk_queue *bq, struct blk_req *req, uint8_t status,
 		   uint32_t data_written)
 {
-	virtq_push(bq->vq, req->head, blk_req_complete(req, status, data_written));
-	bq->pushed++;
+	req_queue_push(&bq->rq, req->head, blk_req_complete(req, status, data_written));
 }
 
 static void set_segment(struct blk_slot *slot, unsigned int i)
@@ -163,16 +126,17 @@ static void set_segment(struct blk_slot *slot, unsigned int i)
 	slot->next_seg = i + 1;
 }
 
-/* Take the request virtq_pop() left in bq->chain into the top free slot. */
-static void start_request(struct virtio_blk_queue *bq)
+/* Take the request virtq_pop() left in the queue's chain into @slot_arg. */
+static bool start_request(struct req_queue *rq, void *slot_arg)
 {
-	struct blk_slot *slot = &bq->slots[bq->free_slots[bq->nr_free - 1]];
+	struct virtio_blk_queue *bq = container_of(rq, struct virtio_blk_queue, rq);
+	struct blk_slot *slot = slot_arg;
 	struct blk_req *req = &slot->req;
 	struct blk_io *io = &slot->io;
 
-	if (blk_req_parse(req, bq->chain, &bq->lim) == BLK_REQ_DONE) {
+	if (blk_req_parse(req, rq->chain, &bq->lim) == BLK_REQ_DONE) {
 		finish(bq, req, req->result, 0);
-		return;
+		return false;
 	}
 	io->iov = req->iov;
 	io->niov = req->niov;
@@ -195,7 +159,7 @@ static void start_request(struct virtio_blk_queue *bq)
 		break;
 	case VIRTIO_BLK_T_GET_ID:
 		finish(bq, req, VIRTIO_BLK_S_OK, blk_req_fill_id(req, bq->blk->disk->serial));
-		return;
+		return false;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
 		io->op = req->type == VIRTIO_BLK_T_DISCARD ? BLK_OP_DISCARD : BLK_OP_WRITE_ZEROES;
@@ -204,240 +168,61 @@ static void start_request(struct virtio_blk_queue *bq)
 		break;
 	default:
 		finish(bq, req, VIRTIO_BLK_S_UNSUPP, 0);
-		return;
+		return false;
 	}
-	if (blk_ioq_queue(&bq->ioq, io) < 0) {
+	if (blk_ioq_queue(&rq->ioq, io) < 0) {
 		finish(bq, req, VIRTIO_BLK_S_IOERR, 0);
-		return;
+		return false;
 	}
-	bq->nr_free--;
+	return true;
 }
 
-static void complete_io(struct virtio_blk_queue *bq, struct blk_io *io)
+static bool complete_io(struct req_queue *rq, void *slot_arg, struct blk_io *io)
 {
-	struct blk_slot *slot = container_of(io, struct blk_slot, io);
+	struct virtio_blk_queue *bq = container_of(rq, struct virtio_blk_queue, rq);
+	struct blk_slot *slot = slot_arg;
 	struct blk_req *req = &slot->req;
 	int64_t res = io->res;
 
 	if (res >= 0 && slot->next_seg && slot->next_seg < req->nseg) {
 		set_segment(slot, slot->next_seg);
-		res = blk_ioq_queue(&bq->ioq, io);
+		res = blk_ioq_queue(&rq->ioq, io);
 		if (res == 0)
-			return;
+			return false;
 	}
 	if (res < 0)
 		finish(bq, req, VIRTIO_BLK_S_IOERR, 0);
 	else
 		finish(bq, req, VIRTIO_BLK_S_OK,
 		       req->type == VIRTIO_BLK_T_IN ? (uint32_t)req->len : 0);
-	put_slot(bq, slot);
+	return true;
 }
 
-static void ring_broken(struct virtio_blk_queue *bq)
-{
-	bq->dead = true;
-	virtio_needs_reset(&bq->blk->vdev);
-}
-
-/*
- * The virtqueue loop of virtqueue.h, bounded by free slots: with every slot
- * busy it stops popping (the requests stay in the ring) and leaves kicks off;
- * the thread comes back here once completions free slots.
- */
-static void serve(struct virtio_blk_queue *bq)
-{
-	struct virtq *q = bq->vq;
-	int r;
-
-	if (bq->dead)
-		return;
-	do {
-		virtq_set_notify(q, false);
-		for (;;) {
-			if (bq->nr_free == 0) {
-				bq->starved = true;
-				return;
-			}
-			r = virtq_pop(q, bq->chain);
-			if (r == 0)
-				break;
-			if (q->broken) {
-				ring_broken(bq);
-				return;
-			}
-			if (r < 0) {
-				virtq_push(q, bq->chain->head, 0);
-				bq->pushed++;
-				continue;
-			}
-			start_request(bq);
-		}
-	} while (virtq_set_notify(q, true));
-	bq->starved = false;
-}
-
-/* One interrupt decision for everything pushed since the last one. */
-static void notify(struct virtio_blk_queue *bq)
-{
-	if (!bq->pushed)
-		return;
-	bq->pushed = 0;
-	if (virtq_should_notify(bq->vq))
-		virtio_notify_queue(&bq->blk->vdev, bq->index);
-}
-
-/*
- * The engine queue, with room for the largest queue the driver may choose,
- * watching the queue's kick eventfd and the stop eventfd; then the
- * sandbox. Made once; made again only outside the sandbox, when the
- * engine or the kick eventfd changed (the bench, the tests) or the engine
- * failed.
- */
-static int queue_engine_ready(void *arg)
-{
-	struct virtio_blk_queue *bq = arg;
-	struct virtio_blk *blk = bq->blk;
-	int kick = blk->vdev.kick_fd[bq->index];
-	int r;
-
-	if (bq->engine_ready && bq->engine_made_with == blk->engine_ops &&
-	    bq->engine_kick_fd == kick)
-		return 0;
-	if (bq->confined)
-		return -EIO; /* remaking it needs calls the sandbox forbids */
-	if (bq->engine_ready)
-		blk_ioq_fini(&bq->ioq);
-	bq->engine_ready = false;
-	if (kick < 0)
-		return -EINVAL;
-	if (blk->engine_ops)
-		r = blk_ioq_init_ops(&bq->ioq, blk->engine_ops, blk->disk,
-				     blk->vdev.queue_max_size);
-	else
-		r = blk_ioq_init(&bq->ioq, blk->disk, blk->vdev.queue_max_size);
-	if (r < 0)
-		return r;
-	r = blk_ioq_watch(&bq->ioq, kick, TAG_KICK);
-	if (r == 0)
-		r = blk_ioq_watch(&bq->ioq, bq->worker.stop_fd, TAG_STOP);
-	if (r < 0) {
-		blk_ioq_fini(&bq->ioq);
-		return r;
-	}
-	bq->engine_ready = true;
-	bq->engine_made_with = blk->engine_ops;
-	bq->engine_kick_fd = kick;
-	/* Everything this thread will ever touch is made: confine it now. */
-	r = sandbox_enter(SANDBOX_IO);
-	if (r < 0)
-		return r;
-	bq->confined = sandbox_enabled();
-	return 0;
-}
-
-/* The engine failed to wait: nothing more can complete. Park until stopped. */
-static void engine_failed(struct virtio_blk_queue *bq)
-{
-	struct pollfd pfd = {.fd = bq->worker.stop_fd, .events = POLLIN};
-
-	fprintf(stderr, "%s: queue %u: engine %s failed; device needs reset\n", bq->blk->vdev.name,
-		bq->index, bq->ioq.ops->name);
-	ring_broken(bq);
-	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
-		;
-	worker_drain_fd(bq->worker.stop_fd);
-	blk_ioq_fini(&bq->ioq);
-	bq->engine_ready = false;
-}
-
-/* One serving session: from a start to the stop that ends it. */
-static void queue_serve_session(void *arg)
-{
-	struct virtio_blk_queue *bq = arg;
-	struct blk_event ev[EV_BATCH];
-	bool stopping = false;
-
-	/* Buffers made available before the watch was armed. */
-	serve(bq);
-	for (;;) {
-		bool kicked = false;
-		int n;
-
-		if (!stopping)
-			notify(bq);
-		if (stopping && bq->ioq.inflight == 0)
-			break;
-		/* Submits what serve() queued and sleeps, in one call. */
-		n = blk_ioq_wait(&bq->ioq, ev, EV_BATCH, -1);
-		if (n < 0) {
-			engine_failed(bq);
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			if (ev[i].kind == BLK_EV_IO) {
-				complete_io(bq, ev[i].io);
-			} else if (ev[i].tag == TAG_KICK) {
-				worker_drain_fd(bq->blk->vdev.kick_fd[bq->index]);
-				kicked = true;
-			} else if (ev[i].tag == TAG_STOP) {
-				worker_drain_fd(bq->worker.stop_fd);
-				stopping = true;
-			}
-		}
-		if (!stopping && (kicked || (bq->starved && bq->nr_free)))
-			serve(bq);
-	}
-}
-
-static void queue_engine_fini(void *arg)
-{
-	struct virtio_blk_queue *bq = arg;
-
-	if (bq->engine_ready)
-		blk_ioq_fini(&bq->ioq);
-	bq->engine_ready = false;
-}
-
-static const struct worker_ops queue_worker_ops = {
-    .ready = queue_engine_ready,
-    .serve = queue_serve_session,
-    .fini = queue_engine_fini,
+static const struct req_queue_ops blk_queue_ops = {
+    .start = start_request,
+    .complete = complete_io,
+    .io_offset = offsetof(struct blk_slot, io),
 };
 
 /* ---- start / reset ---- */
 
-static void queue_free(struct virtio_blk_queue *bq)
+static void blk_reset(struct virtio_dev *dev)
 {
-	free(bq->slots);
-	free(bq->free_slots);
-	free(bq->chain);
-	bq->slots = NULL;
-	bq->free_slots = NULL;
-	bq->chain = NULL;
-}
+	struct virtio_blk *blk = to_blk(dev);
 
-/* Wait for the session worker_stop() ended: its in-flight requests are done. */
-static void queue_join(struct virtio_blk_queue *bq)
-{
-	if (worker_join(&bq->worker))
-		queue_free(bq);
+	/* Wake them all first so their in-flight I/O drains in parallel. */
+	for (unsigned int i = 0; i < dev->nr_queues; i++)
+		req_queue_stop(&blk->queues[i].rq);
+	for (unsigned int i = 0; i < dev->nr_queues; i++)
+		req_queue_join(&blk->queues[i].rq);
 }
 
 static int queue_start(struct virtio_blk *blk, unsigned int i)
 {
 	struct virtio_blk_queue *bq = &blk->queues[i];
-	struct virtq *vq = &blk->vdev.vqs[i];
 	uint64_t f = blk->vdev.driver_features;
 	const struct blk_disk *disk = blk->disk;
-	int r;
 
-	if (blk->vdev.kick_fd[i] < 0)
-		return -EINVAL;
-	bq->vq = vq;
-	bq->nr_slots = vq->size;
-	bq->dead = false;
-	bq->starved = false;
-	bq->pushed = 0;
 	bq->lim = (struct blk_limits){
 	    .capacity = disk->size / VIRTIO_BLK_SECTOR_SIZE,
 	    .read_only = disk->read_only,
@@ -449,34 +234,9 @@ static int queue_start(struct virtio_blk *blk, unsigned int i)
 	    .max_write_zeroes_sectors = le32toh(blk->config.max_write_zeroes_sectors),
 	    .max_write_zeroes_seg = le32toh(blk->config.max_write_zeroes_seg),
 	};
-
-	bq->slots = calloc(bq->nr_slots, sizeof(*bq->slots));
-	bq->free_slots = calloc(bq->nr_slots, sizeof(*bq->free_slots));
-	bq->chain = malloc(sizeof(*bq->chain));
-	if (!bq->slots || !bq->free_slots || !bq->chain) {
-		queue_free(bq);
-		return -ENOMEM;
-	}
-	/* Lowest index on top: the first requests use the first slots. */
-	for (unsigned int s = 0; s < bq->nr_slots; s++)
-		bq->free_slots[s] = (uint16_t)(bq->nr_slots - 1 - s);
-	bq->nr_free = bq->nr_slots;
-
-	r = worker_start(&bq->worker);
-	if (r < 0)
-		queue_free(bq);
-	return r;
-}
-
-static void blk_reset(struct virtio_dev *dev)
-{
-	struct virtio_blk *blk = to_blk(dev);
-
-	/* Wake them all first so their in-flight I/O drains in parallel. */
-	for (unsigned int i = 0; i < dev->nr_queues; i++)
-		worker_stop(&blk->queues[i].worker);
-	for (unsigned int i = 0; i < dev->nr_queues; i++)
-		queue_join(&blk->queues[i]);
+	bq->rq.disk = blk->disk;
+	bq->rq.engine_ops = blk->engine_ops;
+	return req_queue_start(&bq->rq);
 }
 
 static int blk_start(struct virtio_dev *dev)
@@ -511,7 +271,11 @@ static const struct virtio_dev_ops blk_ops = {
 int virtio_blk_seal(struct virtio_blk *blk, char *why, size_t why_len)
 {
 	for (unsigned int i = 0; i < blk->vdev.nr_queues; i++) {
-		int r = worker_seal(&blk->queues[i].worker);
+		int r;
+
+		blk->queues[i].rq.disk = blk->disk;
+		blk->queues[i].rq.engine_ops = blk->engine_ops;
+		r = req_queue_seal(&blk->queues[i].rq);
 
 		if (r < 0) {
 			snprintf(why, why_len, "virtio-blk %s: queue %u: %s", blk->disk->path, i,
@@ -552,19 +316,13 @@ int virtio_blk_init(struct virtio_blk *blk, struct blk_disk *disk, unsigned int 
 	blk->disk = disk;
 	dev->nr_queues = nr_queues; /* for virtio_blk_destroy() on a failure below */
 	for (unsigned int i = 0; i < nr_queues; i++) {
-		struct virtio_blk_queue *bq = &blk->queues[i];
-
-		bq->blk = blk;
-		bq->index = i;
-		bq->engine_kick_fd = -1;
-	}
-	for (unsigned int i = 0; i < nr_queues; i++) {
 		char name[16];
 		int r;
 
+		blk->queues[i].blk = blk;
 		snprintf(name, sizeof(name), "blk-q%u", i);
-		r = worker_init(&blk->queues[i].worker, name, &queue_worker_ops, &blk->queues[i]);
-
+		r = req_queue_init(&blk->queues[i].rq, dev, i, name, &blk_queue_ops,
+				   &blk->queues[i], sizeof(struct blk_slot));
 		if (r < 0) {
 			snprintf(why, why_len, "virtio-blk %s: queue %u: %s", disk->path, i,
 				 strerror(-r));
@@ -608,9 +366,8 @@ void virtio_blk_destroy(struct virtio_blk *blk)
 {
 	if (!blk->queues)
 		return;
-	blk_reset(&blk->vdev);
 	for (unsigned int i = 0; i < blk->vdev.nr_queues; i++)
-		worker_destroy(&blk->queues[i].worker);
+		req_queue_destroy(&blk->queues[i].rq);
 	free(blk->queues);
 	blk->queues = NULL;
 }

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A virtqueue of block requests served by one I/O thread over one block
+ * engine queue: what virtio-blk (each queue) and virtio-scsi (each request
+ * queue) share. The thread (virtio/worker.h) makes its engine queue, which
+ * watches the queue's kick eventfd, the stop eventfd and optionally one
+ * more of the device's, then enters its sandbox; per session it pops chains
+ * while request slots are free, hands each to the device's start(), feeds
+ * engine completions to complete(), and makes one interrupt decision per
+ * batch. With every slot busy it stops popping (the requests wait in the
+ * ring, kicks stay off) until completions free slots.
+ *
+ * No locks, no allocation on the request path: the slots (the device's own
+ * request structs, slot_size bytes each) are allocated when a session
+ * starts, one per ring entry.
+ */
+#ifndef NESTVMM_VIRTIO_REQ_QUEUE_H
+#define NESTVMM_VIRTIO_REQ_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "block/block.h"
+#include "virtio/virtio_dev.h"
+#include "virtio/worker.h"
+
+struct req_queue;
+
+struct req_queue_ops {
+	/*
+	 * Take the request virtq_pop() left in q->chain into @slot. Return
+	 * true when it holds the slot (its I/O is queued on q->ioq), false
+	 * when it was completed at once (req_queue_push() done).
+	 */
+	bool (*start)(struct req_queue *q, void *slot);
+	/*
+	 * The I/O @io of @slot completed (io->res set). Return true when the
+	 * request is finished (pushed; the slot is free again), false when
+	 * it queued more I/O.
+	 */
+	bool (*complete)(struct req_queue *q, void *slot, struct blk_io *io);
+	/* Optional: the device's extra eventfd fired (drained already). */
+	void (*event)(struct req_queue *q);
+	/* Optional: after each batch of events has been handled and the ring served. */
+	void (*batch_done)(struct req_queue *q);
+	/* Optional: the engine failed; nothing more completes until the next start. */
+	void (*failed)(struct req_queue *q);
+	/* Where @io lies in the slot. */
+	size_t io_offset;
+};
+
+struct req_queue {
+	struct virtio_dev *vdev;
+	unsigned int index; /* the virtqueue's */
+	const struct req_queue_ops *ops;
+	void *owner; /* the device, for the ops */
+
+	/* Per session (req_queue_start()); the thread's own while it serves. */
+	struct virtq *vq;
+	struct blk_ioq ioq;
+	struct virtq_chain *chain; /* virtq_pop() scratch */
+	uint8_t *slots;		   /* nr_slots * slot_size bytes */
+	size_t slot_size;
+	uint16_t *free_slots; /* stack of indices into slots */
+	unsigned int nr_free;
+	unsigned int nr_slots;
+	unsigned int pushed; /* used elements since the last interrupt decision */
+	bool dead;	     /* broken ring: no more requests taken */
+	bool starved;	     /* stopped popping with every slot busy */
+
+	/* Set before the session starts, read by its thread. */
+	struct blk_disk *disk;			 /* the engine queue's own disk */
+	const struct blk_engine_ops *engine_ops; /* NULL: the engine disk->engine names */
+	int extra_fd;				 /* -1: none */
+
+	struct worker worker;
+	/* The thread's own: the engine queue lives from its first start to destroy. */
+	bool engine_ready;
+	const struct blk_engine_ops *engine_made_with;
+	int engine_kick_fd;
+	int engine_extra_fd;
+	bool confined; /* in its sandbox: nothing is remade */
+};
+
+/* Make the thread (named @name). Returns 0 or -errno. */
+int req_queue_init(struct req_queue *q, struct virtio_dev *vdev, unsigned int index,
+		   const char *name, const struct req_queue_ops *ops, void *owner,
+		   size_t slot_size);
+
+/* Make the engine queue and enter the sandbox now (see worker_seal()). */
+int req_queue_seal(struct req_queue *q);
+
+/* Serve vdev->vqs[index] with slots of slot_size bytes, zeroed. Returns 0 or -errno. */
+int req_queue_start(struct req_queue *q);
+
+/* Ask the session to end; req_queue_join() waits for it (its in-flight I/O done). */
+void req_queue_stop(struct req_queue *q);
+void req_queue_join(struct req_queue *q);
+
+/* Stop, join, end the thread. */
+void req_queue_destroy(struct req_queue *q);
+
+/* Publish a used element of the current batch (virtq_push(), counted for the interrupt). */
+void req_queue_push(struct req_queue *q, uint16_t head, uint32_t len);
+
+/* Slot @i of the session; a slot's index. */
+void *req_queue_slot(struct req_queue *q, unsigned int i);
+
+#endif
