@@ -23,6 +23,7 @@
 #include "vmm/vcpu.h"
 #include "virtio/blk.h"
 #include "virtio/net.h"
+#include "virtio/scsi.h"
 #include "vmm/vm.h"
 
 /* Appended to the user's command line; each only when the user did not set it. */
@@ -33,6 +34,8 @@ static const char *const default_params[] = {
 
 #define CMDLINE_MAX 4096
 #define MAX_DISKS   8
+/* --scsi images: the LUNs of one virtio-scsi controller. */
+#define MAX_SCSI_LUNS 16
 /* Ring entries per virtio-blk queue: Linux's default blk-mq depth fits. */
 #define DISK_QUEUE_SIZE 256
 
@@ -50,9 +53,10 @@ struct run_net {
 	bool net_init;
 };
 
-/* One --disk: what the user asked for, the open image, the device. */
+/* One --disk or --scsi: what the user asked for, the open image, the device. */
 struct run_disk {
 	struct disk_spec spec;
+	bool scsi; /* a LUN of the virtio-scsi controller, not a virtio-blk disk */
 	struct blk_disk disk;
 	bool disk_open;
 	struct virtio_blk blk;
@@ -77,6 +81,10 @@ static void run_usage(FILE *f)
 	    "                        PATH[,ro][,engine=io_uring|aio|sync][,cache=writeback|none]\n"
 	    "                        one queue per vCPU; cache=none opens PATH with O_DIRECT;\n"
 	    "                        a comma in PATH is written ,,\n"
+	    "      --scsi SPEC       a LUN of one virtio-scsi controller (repeatable, at most\n"
+	    "                        16; LUN n is the n-th, /dev/sda... in the guest): the\n"
+	    "                        same SPEC as --disk, one engine for all the LUNs;\n"
+	    "                        one request queue per vCPU\n"
 	    "      --net SPEC        a virtio-net device on a tap (repeatable):\n"
 	    "                        tap[=NAME][,mac=XX:XX:XX:XX:XX:XX][,queues=N][,mtu=N]\n"
 	    "                        [,engine=io_uring|sync]; without NAME the kernel\n"
@@ -187,9 +195,10 @@ static int open_disks(struct run_disk *disks, unsigned int n)
 			if (stat(disks[i].spec.path, &a) == 0 &&
 			    stat(disks[j].spec.path, &b) == 0 && a.st_dev == b.st_dev &&
 			    a.st_ino == b.st_ino) {
-				cli_error("--disk %s: the same image as --disk %s; give each disk "
+				cli_error("%s %s: the same image as %s %s; give each disk "
 					  "once",
-					  disks[i].spec.path, disks[j].spec.path);
+					  disks[i].scsi ? "--scsi" : "--disk", disks[i].spec.path,
+					  disks[j].scsi ? "--scsi" : "--disk", disks[j].spec.path);
 				return -1;
 			}
 		}
@@ -286,6 +295,44 @@ static void release_nets(struct run_net *nets, unsigned int n)
 	}
 }
 
+/* The --scsi images, as the LUNs of one controller. */
+struct run_scsi {
+	struct virtio_scsi dev;
+	struct blk_disk *luns[MAX_SCSI_LUNS];
+	bool init;
+};
+
+static int attach_scsi(struct run_scsi *sc, struct run_disk *disks, unsigned int n,
+		       struct machine *m, unsigned int nr_queues)
+{
+	unsigned int nr_luns = 0;
+	const char *attach_why;
+	char why[256];
+
+	for (unsigned int i = 0; i < n; i++)
+		if (disks[i].scsi)
+			sc->luns[nr_luns++] = &disks[i].disk;
+	if (!nr_luns)
+		return 0;
+	if (nr_queues > VIRTIO_SCSI_MAX_REQ_QUEUES)
+		nr_queues = VIRTIO_SCSI_MAX_REQ_QUEUES;
+	if (virtio_scsi_init(&sc->dev, sc->luns, nr_luns, nr_queues, DISK_QUEUE_SIZE, why,
+			     sizeof(why)) < 0) {
+		cli_error("--scsi: %s", why);
+		return -1;
+	}
+	sc->init = true;
+	if (virtio_host_add(&m->virtio, &sc->dev.vdev, &attach_why) < 0) {
+		cli_error("--scsi: %s", attach_why);
+		return -1;
+	}
+	if (virtio_scsi_seal(&sc->dev, why, sizeof(why)) < 0) {
+		cli_error("--scsi: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
 static int attach_disks(struct run_disk *disks, unsigned int n, struct machine *m,
 			unsigned int nr_queues)
 {
@@ -293,6 +340,8 @@ static int attach_disks(struct run_disk *disks, unsigned int n, struct machine *
 	const char *attach_why;
 
 	for (unsigned int i = 0; i < n; i++) {
+		if (disks[i].scsi)
+			continue;
 		if (virtio_blk_init(&disks[i].blk, &disks[i].disk, nr_queues, DISK_QUEUE_SIZE, why,
 				    sizeof(why)) < 0) {
 			cli_error("disk %s: %s", disks[i].spec.path, why);
@@ -346,8 +395,11 @@ static int confine(bool sandbox, bool switch_user, unsigned int uid, unsigned in
 }
 
 /* After machine_destroy(): the transports have stopped the devices' threads. */
-static void release_disks(struct run_disk *disks, unsigned int n)
+static void release_disks(struct run_disk *disks, unsigned int n, struct run_scsi *sc)
 {
+	if (sc->init)
+		virtio_scsi_destroy(&sc->dev);
+	sc->init = false;
 	for (unsigned int i = 0; i < n; i++) {
 		if (disks[i].blk_init)
 			virtio_blk_destroy(&disks[i].blk);
@@ -359,7 +411,16 @@ static void release_disks(struct run_disk *disks, unsigned int n)
 
 int cmd_run(int argc, char **argv)
 {
-	enum { OPT_STATS = 256, OPT_KVM, OPT_DISK, OPT_NET, OPT_NESTED, OPT_SANDBOX, OPT_USER };
+	enum {
+		OPT_STATS = 256,
+		OPT_KVM,
+		OPT_DISK,
+		OPT_SCSI,
+		OPT_NET,
+		OPT_NESTED,
+		OPT_SANDBOX,
+		OPT_USER
+	};
 	static const struct option longopts[] = {
 	    {"kernel", required_argument, NULL, 'k'},
 	    {"initrd", required_argument, NULL, 'i'},
@@ -369,6 +430,7 @@ int cmd_run(int argc, char **argv)
 	    {"stats", optional_argument, NULL, OPT_STATS},
 	    {"kvm", required_argument, NULL, OPT_KVM},
 	    {"disk", required_argument, NULL, OPT_DISK},
+	    {"scsi", required_argument, NULL, OPT_SCSI},
 	    {"net", required_argument, NULL, OPT_NET},
 	    {"nested", required_argument, NULL, OPT_NESTED},
 	    {"sandbox", required_argument, NULL, OPT_SANDBOX},
@@ -382,8 +444,9 @@ int cmd_run(int argc, char **argv)
 	enum stats_mode stats = STATS_OFF;
 	static struct vm vm;
 	static struct machine machine;
-	static struct run_disk disks[MAX_DISKS];
-	unsigned int nr_disks = 0;
+	static struct run_disk disks[MAX_DISKS + MAX_SCSI_LUNS];
+	static struct run_scsi scsi;
+	unsigned int nr_disks = 0, nr_blk = 0, nr_scsi = 0, first_scsi = 0;
 	static struct run_net nets[MAX_NETS];
 	unsigned int nr_nets = 0;
 	static struct stats_device net_stats[MAX_NETS];
@@ -438,14 +501,14 @@ int cmd_run(int argc, char **argv)
 		case OPT_NESTED:
 			if (nested_parse_mode(optarg, &cfg.nested) < 0) {
 				cli_error("--nested: '%s' is not off, auto or on", optarg);
-				release_disks(disks, nr_disks);
+				release_disks(disks, nr_disks, &scsi);
 				return VM_EXIT_USAGE;
 			}
 			break;
 		case OPT_SANDBOX:
 			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
 				cli_error("--sandbox: '%s' is neither on nor off", optarg);
-				release_disks(disks, nr_disks);
+				release_disks(disks, nr_disks, &scsi);
 				return VM_EXIT_USAGE;
 			}
 			sandbox = strcmp(optarg, "on") == 0;
@@ -458,50 +521,72 @@ int cmd_run(int argc, char **argv)
 					      : "--user: '%s' is not USER[:GROUP] (names or "
 						"numbers)",
 					  optarg);
-				release_disks(disks, nr_disks);
+				release_disks(disks, nr_disks, &scsi);
 				return VM_EXIT_USAGE;
 			}
 			switch_user = true;
 			break;
 		case OPT_DISK:
-			if (nr_disks == MAX_DISKS) {
-				cli_error("--disk: at most %d disks", MAX_DISKS);
-				release_disks(disks, nr_disks);
+		case OPT_SCSI:
+			if (c == OPT_DISK ? nr_blk == MAX_DISKS : nr_scsi == MAX_SCSI_LUNS) {
+				cli_error(c == OPT_DISK ? "--disk: at most %d disks"
+							: "--scsi: at most %d LUNs",
+					  c == OPT_DISK ? MAX_DISKS : MAX_SCSI_LUNS);
+				release_disks(disks, nr_disks, &scsi);
 				return VM_EXIT_USAGE;
 			}
-			if (disk_spec_parse(&disks[nr_disks].spec, optarg, disk_why,
-					    sizeof(disk_why)) < 0) {
+			if (disk_spec_parse_as(&disks[nr_disks].spec,
+					       c == OPT_DISK ? "--disk" : "--scsi", optarg,
+					       disk_why, sizeof(disk_why)) < 0) {
 				cli_error("%s", disk_why);
-				release_disks(disks, nr_disks);
+				release_disks(disks, nr_disks, &scsi);
 				return VM_EXIT_USAGE;
 			}
+			disks[nr_disks].scsi = c == OPT_SCSI;
+			if (c == OPT_SCSI && nr_scsi &&
+			    disks[nr_disks].spec.engine != disks[first_scsi].spec.engine) {
+				cli_error(
+				    "--scsi %s: engine %s, but LUN 0 (%s) has %s: the LUNs of "
+				    "one controller share one engine",
+				    disks[nr_disks].spec.path,
+				    blk_engine_name(disks[nr_disks].spec.engine),
+				    disks[first_scsi].spec.path,
+				    blk_engine_name(disks[first_scsi].spec.engine));
+				nr_disks++;
+				release_disks(disks, nr_disks, &scsi);
+				return VM_EXIT_USAGE;
+			}
+			if (c == OPT_SCSI && !nr_scsi)
+				first_scsi = nr_disks;
+			nr_blk += c == OPT_DISK;
+			nr_scsi += c == OPT_SCSI;
 			nr_disks++;
 			break;
 		case OPT_NET:
 			if (nr_nets == MAX_NETS) {
 				cli_error("--net: at most %d devices", MAX_NETS);
-				release_disks(disks, nr_disks);
+				release_disks(disks, nr_disks, &scsi);
 				return VM_EXIT_USAGE;
 			}
 			if (net_spec_parse(&nets[nr_nets].spec, optarg, disk_why,
 					   sizeof(disk_why)) < 0) {
 				cli_error("%s", disk_why);
-				release_disks(disks, nr_disks);
+				release_disks(disks, nr_disks, &scsi);
 				return VM_EXIT_USAGE;
 			}
 			nr_nets++;
 			break;
 		case 'h':
-			release_disks(disks, nr_disks);
+			release_disks(disks, nr_disks, &scsi);
 			run_usage(stdout);
 			return 0;
 		case ':':
 			cli_error("run: option '%s' needs a value", argv[optind - 1]);
-			release_disks(disks, nr_disks);
+			release_disks(disks, nr_disks, &scsi);
 			return VM_EXIT_USAGE;
 		default:
 			cli_error("run: bad option '%s' (see --help)", argv[optind - 1]);
-			release_disks(disks, nr_disks);
+			release_disks(disks, nr_disks, &scsi);
 			return VM_EXIT_USAGE;
 		}
 	}
@@ -542,6 +627,7 @@ int cmd_run(int argc, char **argv)
 		goto out_machine;
 	}
 	if (attach_disks(disks, nr_disks, &machine, cfg.nr_vcpus) < 0 ||
+	    attach_scsi(&scsi, disks, nr_disks, &machine, cfg.nr_vcpus) < 0 ||
 	    attach_nets(nets, nr_nets, &machine) < 0)
 		goto out_machine;
 	if (boot_longmode_setup(&vm.mem) < 0) {
@@ -582,7 +668,7 @@ int cmd_run(int argc, char **argv)
 	if (status != 0)
 		cli_error("%s", vm.stop_why[0] ? vm.stop_why : "the guest stopped with an error");
 	if (!vm.vcpus_abandoned) {
-		release_disks(disks, nr_disks);
+		release_disks(disks, nr_disks, &scsi);
 		release_nets(nets, nr_nets);
 	}
 	vm_destroy(&vm);
@@ -593,7 +679,7 @@ out_machine:
 out_vm:
 	vm_destroy(&vm);
 out_files:
-	release_disks(disks, nr_disks);
+	release_disks(disks, nr_disks, &scsi);
 	release_nets(nets, nr_nets);
 	unmap_file(&kernel);
 	unmap_file(&initrd);

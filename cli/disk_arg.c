@@ -36,8 +36,8 @@ static char *take_path(const char *arg, const char **opts)
 	return path;
 }
 
-static int parse_option(struct disk_spec *spec, const char *w, size_t len, unsigned int *seen,
-			char *why, size_t why_len)
+static int parse_option(struct disk_spec *spec, const char *opt, const char *w, size_t len,
+			unsigned int *seen, char *why, size_t why_len)
 {
 	enum { SEEN_RO = 1, SEEN_ENGINE = 2, SEEN_CACHE = 4 };
 	const char *eq = memchr(w, '=', len);
@@ -48,7 +48,7 @@ static int parse_option(struct disk_spec *spec, const char *w, size_t len, unsig
 
 	if (len == 0)
 		return spec_refuse(why, why_len,
-				   "--disk: empty option (a comma in the path is written ,,)");
+				   "%s: empty option (a comma in the path is written ,,)", opt);
 	if (spec_word_is(w, klen, "ro"))
 		bit = SEEN_RO;
 	else if (spec_word_is(w, klen, "engine"))
@@ -57,17 +57,17 @@ static int parse_option(struct disk_spec *spec, const char *w, size_t len, unsig
 		bit = SEEN_CACHE;
 	else
 		return spec_refuse(why, why_len,
-				   "--disk: unknown option '%.*s' (expected ro, engine= or cache=)",
-				   (int)len, w);
+				   "%s: unknown option '%.*s' (expected ro, engine= or cache=)",
+				   opt, (int)len, w);
 	if (*seen & bit)
-		return spec_refuse(why, why_len, "--disk: option '%.*s' given twice", (int)klen, w);
+		return spec_refuse(why, why_len, "%s: option '%.*s' given twice", opt, (int)klen,
+				   w);
 	*seen |= bit;
 
 	if (bit == SEEN_RO) {
 		if (eq)
-			return spec_refuse(why, why_len,
-					   "--disk: option 'ro' takes no value ('%.*s')", (int)len,
-					   w);
+			return spec_refuse(why, why_len, "%s: option 'ro' takes no value ('%.*s')",
+					   opt, (int)len, w);
 		spec->read_only = true;
 		return 0;
 	}
@@ -79,10 +79,9 @@ static int parse_option(struct disk_spec *spec, const char *w, size_t len, unsig
 		else if (v && spec_word_is(v, vlen, "sync"))
 			spec->engine = BLK_ENGINE_SYNC;
 		else
-			return spec_refuse(
-			    why, why_len,
-			    "--disk: bad engine '%.*s' (expected io_uring, aio or sync)", (int)vlen,
-			    v ? v : "");
+			return spec_refuse(why, why_len,
+					   "%s: bad engine '%.*s' (expected io_uring, aio or sync)",
+					   opt, (int)vlen, v ? v : "");
 		return 0;
 	}
 	if (v && spec_word_is(v, vlen, "writeback"))
@@ -91,12 +90,13 @@ static int parse_option(struct disk_spec *spec, const char *w, size_t len, unsig
 		spec->cache = BLK_CACHE_NONE;
 	else
 		return spec_refuse(why, why_len,
-				   "--disk: bad cache '%.*s' (expected writeback or none)",
+				   "%s: bad cache '%.*s' (expected writeback or none)", opt,
 				   (int)vlen, v ? v : "");
 	return 0;
 }
 
-int disk_spec_parse(struct disk_spec *spec, const char *arg, char *why, size_t why_len)
+int disk_spec_parse_as(struct disk_spec *spec, const char *opt, const char *arg, char *why,
+		       size_t why_len)
 {
 	const char *opts;
 	unsigned int seen = 0;
@@ -109,19 +109,19 @@ int disk_spec_parse(struct disk_spec *spec, const char *arg, char *why, size_t w
 	if (why && why_len)
 		why[0] = '\0';
 	if (!arg)
-		return spec_refuse(why, why_len, "--disk: empty path");
+		return spec_refuse(why, why_len, "%s: empty path", opt);
 	path = take_path(arg, &opts);
 	if (!path)
-		return spec_refuse(why, why_len, "--disk: out of memory");
+		return spec_refuse(why, why_len, "%s: out of memory", opt);
 	if (!path[0]) {
 		free(path);
-		return spec_refuse(why, why_len, "--disk: empty path in '%s'", arg);
+		return spec_refuse(why, why_len, "%s: empty path in '%s'", opt, arg);
 	}
 	while (opts) {
 		const char *comma = strchr(opts, ',');
 		size_t len = comma ? (size_t)(comma - opts) : strlen(opts);
 
-		r = parse_option(spec, opts, len, &seen, why, why_len);
+		r = parse_option(spec, opt, opts, len, &seen, why, why_len);
 		if (r < 0) {
 			free(path);
 			spec->path = NULL;
@@ -137,4 +137,9 @@ void disk_spec_free(struct disk_spec *spec)
 {
 	free((char *)spec->path);
 	spec->path = NULL;
+}
+
+int disk_spec_parse(struct disk_spec *spec, const char *arg, char *why, size_t why_len)
+{
+	return disk_spec_parse_as(spec, "--disk", arg, why, why_len);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The value of --disk: PATH[,ro][,engine=io_uring|aio|sync][,cache=writeback|none] */
+/* The value of --disk and --scsi: PATH[,ro][,engine=io_uring|aio|sync][,cache=writeback|none] */
 #ifndef NESTVMM_CLI_DISK_ARG_H
 #define NESTVMM_CLI_DISK_ARG_H
 
@@ -18,6 +18,9 @@
  * free.
  */
 int disk_spec_parse(struct disk_spec *spec, const char *arg, char *why, size_t why_len);
+/* The same grammar for another option (--scsi): @opt names it in the messages. */
+int disk_spec_parse_as(struct disk_spec *spec, const char *opt, const char *arg, char *why,
+		       size_t why_len);
 
 /* Free spec->path (safe on a zeroed or already freed spec). */
 void disk_spec_free(struct disk_spec *spec);

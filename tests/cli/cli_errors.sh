@@ -161,6 +161,15 @@ head -c 4096 /dev/zero >"$tmp/d.img"
 many=()
 for i in 1 2 3 4 5 6 7 8 9; do many+=(--disk "$tmp/d.img,ro"); done
 expect_error 2 "at most 8" run -k "$tmp/text" "${many[@]}"
+# --scsi: the same grammar and checks as --disk, one engine per controller.
+expect_error 2 "--scsi: unknown option 'bogus'" run -k "$tmp/text" --scsi "$tmp/d.img,bogus"
+expect_error 2 "--scsi: empty path" run -k "$tmp/text" --scsi ",ro"
+expect_error 1 "the same image" run -k "$tmp/text" --disk "$tmp/twice.img" --scsi "$tmp/twice.img,ro"
+expect_error 1 "multiple of 512" run -k "$tmp/text" --scsi "$tmp/odd.img"
+expect_error 2 "share one engine" run -k "$tmp/text" --scsi "$tmp/d.img,ro" --scsi "$tmp/twice.img,engine=aio"
+many=()
+for i in $(seq 17); do many+=(--scsi "$tmp/d.img,ro"); done
+expect_error 2 "at most 16 LUNs" run -k "$tmp/text" "${many[@]}"
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	# Bad kernels are refused by the loader, with one line and no VM left behind.
 	expect_error 1 "not a Linux bzImage" run -k "$tmp/text"

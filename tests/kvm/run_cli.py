@@ -284,16 +284,19 @@ def running_vm(args, stdin):
 def test_sandbox_threads(tmp):
     """Every thread holds a filter (Seccomp 2) and no capability; --sandbox off: none."""
     disk = os.path.join(tmp, "sandbox.img")
-    with open(disk, "wb") as f:
-        f.truncate(8 << 20)
+    for path in (disk, disk + ".lun0", disk + ".lun1"):
+        with open(path, "wb") as f:
+            f.truncate(8 << 20)
     for mode in ("on", "off"):
         stdin = Stdin("pipe", tmp)
-        proc = running_vm(["--disk", disk, "--sandbox", mode], stdin)
+        proc = running_vm(["--disk", disk, "--scsi", disk + ".lun0", "--scsi", disk + ".lun1,ro",
+                           "--sandbox", mode], stdin)
         states = thread_states(proc.pid)
         names = sorted(c for c, _, _, _ in states.values())
         # Threads KVM makes for the process (kvm-nx-lpage-recovery) are not ours.
         ours = {t: st for t, st in states.items() if not st[0].startswith("kvm")}
-        check({"vcpu0", "vcpu1", "blk-q0", "blk-q1", "console"} <= set(names),
+        check({"vcpu0", "vcpu1", "blk-q0", "blk-q1", "scsi-ctl", "scsi-q0", "scsi-q1",
+               "console"} <= set(names),
               "sandbox %s: threads %s" % (mode, names))
         want = "2" if mode == "on" else "0"
         bad = [(c, m) for c, m, _, _ in ours.values() if m != want]
@@ -306,7 +309,8 @@ def test_sandbox_threads(tmp):
         check(status == 128 + signal.SIGTERM,
               "sandbox %s: status %s after SIGTERM (%s)" % (mode, status, err))
         stdin.close()
-    os.unlink(disk)
+    for path in (disk, disk + ".lun0", disk + ".lun1"):
+        os.unlink(path)
 
 
 def test_sandbox_violation(kind, stdin_kind, tmp):

@@ -94,11 +94,32 @@ static void test_refuses(void **state)
 	}
 }
 
+/* --scsi takes the same grammar, and its refusals name --scsi. */
+static void test_scsi_names_itself(void **state)
+{
+	struct disk_spec spec;
+	char why[128];
+
+	(void)state;
+	assert_int_equal(
+	    disk_spec_parse_as(&spec, "--scsi", "a.img,ro,engine=aio", why, sizeof(why)), 0);
+	assert_string_equal(spec.path, "a.img");
+	assert_true(spec.read_only);
+	assert_int_equal(spec.engine, BLK_ENGINE_AIO);
+	disk_spec_free(&spec);
+	assert_int_equal(disk_spec_parse_as(&spec, "--scsi", "a.img,bogus", why, sizeof(why)),
+			 -EINVAL);
+	assert_string_equal(why, "--scsi: unknown option 'bogus' (expected ro, engine= or cache=)");
+	assert_int_equal(disk_spec_parse_as(&spec, "--scsi", ",ro", why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "--scsi: empty path in ',ro'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_accepts),
 	    cmocka_unit_test(test_refuses),
+	    cmocka_unit_test(test_scsi_names_itself),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
