@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * blk-model: the virtio-blk device model against the backend's limit, no
- * KVM involved.
+ * KVM involved; with --device scsi, the virtio-scsi device model the same
+ * way (one LUN, one request queue, READ(16)/WRITE(16) through the SCSI
+ * target): the issue's scsi-model.
  *
  * This process plays the guest's driver on the real split-ring code and
  * feeds the real device model (virtio/blk.c) with its real I/O thread and
@@ -50,6 +52,8 @@
 
 #include "virtio/blk.h"
 #include "virtio/blk_req.h"
+#include "virtio/scsi.h"
+#include "virtio/scsi_req.h"
 #include "block/block.h"
 #include "bench/model_ring.h"
 #include "bench/model_transport.h"
@@ -71,7 +75,15 @@
 #define USED_GPA      0x30000ull
 #define HDR_GPA(s)    (0x100000ull + 32ull * (s))
 #define STATUS_GPA(s) (HDR_GPA(s) + 16)
-#define DATA_GPA(s)   (0x400000ull + (uint64_t)MAX_BS * (s))
+/* virtio-scsi: the request header (51 bytes) and the response area (108) of slot s. */
+#define SCSI_REQ_GPA(s)	 (0x200000ull + 256ull * (s))
+#define SCSI_RESP_GPA(s) (SCSI_REQ_GPA(s) + 64)
+#define SCSI_REQ_LEN	 (VIRTIO_SCSI_CMD_HDR + VIRTIO_SCSI_CDB_SIZE)
+#define SCSI_RESP_LEN	 (VIRTIO_SCSI_RESP_HDR + VIRTIO_SCSI_SENSE_SIZE)
+/* The request queue the bench drives: virtio-blk's first, virtio-scsi's first request queue. */
+#define BLK_QUEUE   0
+#define SCSI_QUEUE  VIRTIO_SCSI_FIRST_REQ_QUEUE
+#define DATA_GPA(s) (0x400000ull + (uint64_t)MAX_BS * (s))
 
 struct workload {
 	const char *name;
@@ -106,6 +118,7 @@ struct opts {
 	unsigned int rounds;
 	unsigned int spin_us;
 	enum blk_engine engine;
+	bool scsi; /* --device scsi */
 	bool json;
 };
 
@@ -122,6 +135,7 @@ struct drv {
 	uint64_t next_block;
 	uint64_t rng;
 	uint64_t done;
+	bool scsi; /* lays out virtio-scsi requests */
 };
 
 static uint64_t now_ns(void)
@@ -153,17 +167,50 @@ static void put_desc(struct drv *d, uint16_t i, uint64_t addr, uint32_t len, uin
 	e->next = htole16(next);
 }
 
-/* Slot s owns descriptors 3s (header), 3s + 1 (data), 3s + 2 (status). */
+/*
+ * Slot s owns descriptors 3s, 3s + 1, 3s + 2: virtio-blk header, data,
+ * status; virtio-scsi header, then data-out and response (a write) or
+ * response and data-in (a read).
+ */
 static void drv_layout(struct drv *d, const struct workload *w)
 {
 	for (unsigned int s = 0; s < w->qd; s++) {
 		uint16_t h = (uint16_t)(3 * s);
+		uint16_t wr = w->write ? 0 : VIRTQ_DESC_F_WRITE;
 
-		put_desc(d, h, HDR_GPA(s), 16, VIRTQ_DESC_F_NEXT, h + 1);
-		put_desc(d, h + 1, DATA_GPA(s), w->bs,
-			 VIRTQ_DESC_F_NEXT | (w->write ? 0 : VIRTQ_DESC_F_WRITE), h + 2);
-		put_desc(d, h + 2, STATUS_GPA(s), 1, VIRTQ_DESC_F_WRITE, 0);
+		if (!d->scsi) {
+			put_desc(d, h, HDR_GPA(s), 16, VIRTQ_DESC_F_NEXT, h + 1);
+			put_desc(d, h + 1, DATA_GPA(s), w->bs, VIRTQ_DESC_F_NEXT | wr, h + 2);
+			put_desc(d, h + 2, STATUS_GPA(s), 1, VIRTQ_DESC_F_WRITE, 0);
+			continue;
+		}
+		put_desc(d, h, SCSI_REQ_GPA(s), SCSI_REQ_LEN, VIRTQ_DESC_F_NEXT, h + 1);
+		if (w->write) {
+			put_desc(d, h + 1, DATA_GPA(s), w->bs, VIRTQ_DESC_F_NEXT, h + 2);
+			put_desc(d, h + 2, SCSI_RESP_GPA(s), SCSI_RESP_LEN, VIRTQ_DESC_F_WRITE, 0);
+		} else {
+			put_desc(d, h + 1, SCSI_RESP_GPA(s), SCSI_RESP_LEN,
+				 VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, h + 2);
+			put_desc(d, h + 2, DATA_GPA(s), w->bs, VIRTQ_DESC_F_WRITE, 0);
+		}
 	}
+}
+
+/* A READ(16) or WRITE(16) of @w->bs at 512-byte sector @sector, for LUN 0. */
+static void scsi_header(uint8_t *h, const struct workload *w, uint64_t sector, unsigned int slot)
+{
+	uint32_t n = w->bs / VIRTIO_BLK_SECTOR_SIZE;
+	uint8_t *cdb = h + VIRTIO_SCSI_CMD_HDR;
+
+	memset(h, 0, SCSI_REQ_LEN);
+	h[0] = 1;    /* single-level LUN structure, target 0 */
+	h[2] = 0x40; /* flat addressing, LUN 0 */
+	h[8] = (uint8_t)slot;
+	cdb[0] = w->write ? 0x8a : 0x88;
+	for (int i = 0; i < 8; i++)
+		cdb[2 + i] = (uint8_t)(sector >> (56 - 8 * i));
+	for (int i = 0; i < 4; i++)
+		cdb[10 + i] = (uint8_t)(n >> (24 - 8 * i));
 }
 
 static void drv_add(struct drv *d, unsigned int slot)
@@ -180,13 +227,27 @@ static void drv_add(struct drv *d, unsigned int slot)
 			d->next_block = 0;
 	}
 	sector = block * (w->bs / VIRTIO_BLK_SECTOR_SIZE);
-	hdr[0] = htole32(w->write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN);
-	hdr[1] = 0;
-	hdr[2] = htole32((uint32_t)sector);
-	hdr[3] = htole32((uint32_t)(sector >> 32));
-	d->ram[STATUS_GPA(slot)] = 0xff;
+	if (d->scsi) {
+		scsi_header(d->ram + SCSI_REQ_GPA(slot), w, sector, slot);
+		d->ram[SCSI_RESP_GPA(slot) + 11] = 0xff; /* the response byte */
+	} else {
+		hdr[0] = htole32(w->write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN);
+		hdr[1] = 0;
+		hdr[2] = htole32((uint32_t)sector);
+		hdr[3] = htole32((uint32_t)(sector >> 32));
+		d->ram[STATUS_GPA(slot)] = 0xff;
+	}
 	model_ring_add(&d->ring, (uint16_t)(3 * slot));
 	d->outstanding++;
+}
+
+/* Whether slot @slot's request came back good. */
+static bool drv_ok(const struct drv *d, unsigned int slot)
+{
+	if (d->scsi)
+		return d->ram[SCSI_RESP_GPA(slot) + 11] == VIRTIO_SCSI_S_OK &&
+		       d->ram[SCSI_RESP_GPA(slot) + 10] == 0; /* GOOD */
+	return d->ram[STATUS_GPA(slot)] == VIRTIO_BLK_S_OK;
 }
 
 /* Take what the device used; refill each freed slot when @refill. */
@@ -200,7 +261,7 @@ static unsigned int drv_reap(struct drv *d, bool refill)
 		    &d->ring.used->ring[d->ring.last_used & (QUEUE_SIZE - 1)];
 		unsigned int slot = le32toh(e->id) / 3;
 
-		if (d->ram[STATUS_GPA(slot)] != VIRTIO_BLK_S_OK)
+		if (!drv_ok(d, slot))
 			d->ring.errors++;
 		d->ring.last_used++;
 		d->outstanding--;
@@ -515,6 +576,11 @@ struct bench {
 	struct blk_disk disk;
 	bool disk_open;
 	struct virtio_blk blk;
+	struct virtio_scsi scsi;
+	struct blk_disk *luns[1];
+	bool scsi_init;
+	struct virtio_dev *dev; /* blk.vdev or scsi.vdev */
+	unsigned int qi;	/* the queue driven */
 	struct model_transport tr;
 	struct drv drv;
 };
@@ -522,9 +588,10 @@ struct bench {
 static int bench_start(struct bench *b, const struct opts *o, const char *path)
 {
 	struct disk_spec spec = {.path = path, .engine = o->engine, .cache = BLK_CACHE_WRITEBACK};
-	struct virtio_dev *dev = &b->blk.vdev;
+	struct virtio_dev *dev;
 	struct drv *d = &b->drv;
 	char why[256];
+	unsigned int qi;
 	int r;
 
 	r = blk_disk_open(&b->disk, &spec, why, sizeof(why));
@@ -538,28 +605,42 @@ static int bench_start(struct bench *b, const struct opts *o, const char *path)
 		fprintf(stderr, "blk-model: guest RAM: %s\n", strerror(-r));
 		return r;
 	}
-	r = virtio_blk_init(&b->blk, &b->disk, 1, QUEUE_SIZE, why, sizeof(why));
+	if (o->scsi) {
+		b->luns[0] = &b->disk;
+		r = virtio_scsi_init(&b->scsi, b->luns, 1, 1, QUEUE_SIZE, why, sizeof(why));
+		b->scsi_init = r == 0;
+		dev = &b->scsi.vdev;
+		qi = SCSI_QUEUE;
+	} else {
+		r = virtio_blk_init(&b->blk, &b->disk, 1, QUEUE_SIZE, why, sizeof(why));
+		dev = &b->blk.vdev;
+		qi = BLK_QUEUE;
+	}
 	if (r < 0) {
 		fprintf(stderr, "blk-model: %s\n", why);
 		return r;
 	}
+	b->dev = dev;
+	b->qi = qi;
+	/* One "interrupt" for every queue (model_transport: irq_fd[0] past nr_irq_fds). */
 	b->tr.nr_irq_fds = 1;
 	b->tr.irq_fd[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	dev->kick_fd[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (b->tr.irq_fd[0] < 0 || dev->kick_fd[0] < 0)
+	dev->kick_fd[qi] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (b->tr.irq_fd[0] < 0 || dev->kick_fd[qi] < 0)
 		return -errno;
 	dev->transport_ops = &model_transport_ops;
 	dev->transport = &b->tr;
 	/* What Linux accepts from this device. */
 	dev->driver_features = dev->device_features;
-	r = virtq_enable(&dev->vqs[0], &b->mem, QUEUE_SIZE, DESC_GPA, AVAIL_GPA, USED_GPA, true,
+	r = virtq_enable(&dev->vqs[qi], &b->mem, QUEUE_SIZE, DESC_GPA, AVAIL_GPA, USED_GPA, true,
 			 true);
 	if (r < 0)
 		return r;
 
 	d->ram = b->mem.regions[0].hva;
+	d->scsi = o->scsi;
 	model_ring_init(&d->ring, d->ram + DESC_GPA, d->ram + AVAIL_GPA, d->ram + USED_GPA,
-			QUEUE_SIZE, dev->kick_fd[0], b->tr.irq_fd[0]);
+			QUEUE_SIZE, dev->kick_fd[qi], b->tr.irq_fd[0]);
 	d->rng = 0x9e3779b97f4a7c15ull;
 	d->spin_ns = (uint64_t)o->spin_us * 1000;
 
@@ -572,9 +653,12 @@ static int bench_start(struct bench *b, const struct opts *o, const char *path)
 
 static void bench_stop(struct bench *b)
 {
+	if (b->scsi_init)
+		virtio_scsi_destroy(&b->scsi);
+	b->scsi_init = false;
 	virtio_blk_destroy(&b->blk);
-	if (b->blk.vdev.kick_fd[0] >= 0)
-		close(b->blk.vdev.kick_fd[0]);
+	if (b->dev && b->dev->kick_fd[b->qi] >= 0)
+		close(b->dev->kick_fd[b->qi]);
 	if (b->tr.irq_fd[0] >= 0)
 		close(b->tr.irq_fd[0]);
 	if (b->mem.map)
@@ -606,9 +690,10 @@ struct row {
 static void print_table(const struct opts *o, const char *path, const struct row *rows,
 			const char *fio_skip)
 {
-	printf("blk-model: virtio-blk device model vs fio, engine %s, file %s, "
+	printf("blk-model: %s device model vs fio, engine %s, file %s, "
 	       "%u round(s) x %.1f s, median per figure, driver spins %u us\n",
-	       blk_engine_name(o->engine), path, o->rounds, o->seconds, o->spin_us);
+	       o->scsi ? "virtio-scsi" : "virtio-blk", blk_engine_name(o->engine), path, o->rounds,
+	       o->seconds, o->spin_us);
 	printf("%-20s %12s %10s %12s %10s %8s %7s %7s  %s\n", "workload", "nestvmm IOPS", "MB/s",
 	       "fio IOPS", "fio MB/s", "ratio", "kick/IO", "irq/IO", "goal");
 	for (unsigned int i = 0; i < NR_WORKLOADS; i++) {
@@ -637,9 +722,10 @@ static void print_table(const struct opts *o, const char *path, const struct row
 static void print_json(const struct opts *o, const char *path, const struct row *rows,
 		       const char *fio_skip)
 {
-	printf("{\"bench\": \"blk-model\", \"engine\": \"%s\", \"file\": \"%s\", \"rounds\": %u, "
-	       "\"seconds\": %.3f, \"fio_skip\": ",
-	       blk_engine_name(o->engine), path, o->rounds, o->seconds);
+	printf("{\"bench\": \"blk-model\", \"device\": \"%s\", \"engine\": \"%s\", \"file\": "
+	       "\"%s\", \"rounds\": %u, \"seconds\": %.3f, \"fio_skip\": ",
+	       o->scsi ? "virtio-scsi" : "virtio-blk", blk_engine_name(o->engine), path, o->rounds,
+	       o->seconds);
 	if (fio_skip)
 		printf("\"%s\"", fio_skip);
 	else
@@ -670,7 +756,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: blk-model [--file PATH | --dir DIR] [--size MIB] [--seconds S]\n"
-		"                 [--rounds N] [--engine io_uring|aio|sync] [--json]\n"
+		"                 [--rounds N] [--engine io_uring|aio|sync] [--device blk|scsi]\n"
+		"                 [--spin-us US] [--json]\n"
+		"  --device D   the device model: virtio-blk (default) or virtio-scsi\n"
 		"  --file PATH  run on this existing file (not removed)\n"
 		"  --dir DIR    create the test file in DIR (default " DEFAULT_DIR ", tmpfs)\n"
 		"  --size MIB   size of the created file (default 1024)\n"
@@ -681,11 +769,17 @@ static void usage(FILE *f)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
-	    {"file", required_argument, NULL, 'f'},    {"dir", required_argument, NULL, 'd'},
-	    {"size", required_argument, NULL, 'z'},    {"seconds", required_argument, NULL, 's'},
-	    {"rounds", required_argument, NULL, 'r'},  {"engine", required_argument, NULL, 'e'},
-	    {"spin-us", required_argument, NULL, 'p'}, {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
+	    {"file", required_argument, NULL, 'f'},
+	    {"dir", required_argument, NULL, 'd'},
+	    {"size", required_argument, NULL, 'z'},
+	    {"seconds", required_argument, NULL, 's'},
+	    {"rounds", required_argument, NULL, 'r'},
+	    {"engine", required_argument, NULL, 'e'},
+	    {"spin-us", required_argument, NULL, 'p'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"device", required_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	char *end;
 	int c;
@@ -755,6 +849,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'j':
 			o->json = true;
 			break;
+		case 'D':
+			if (strcmp(optarg, "blk") && strcmp(optarg, "scsi")) {
+				fprintf(stderr, "blk-model: --device %s: blk or scsi\n", optarg);
+				return -EINVAL;
+			}
+			o->scsi = !strcmp(optarg, "scsi");
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -789,7 +890,6 @@ int main(int argc, char **argv)
 	}
 	b.tr.irq_fd[0] = -1;
 	b.tr.nr_irq_fds = 1;
-	b.blk.vdev.kick_fd[0] = -1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	atexit(remove_created);

@@ -461,6 +461,7 @@ static const struct req_queue_ops scsi_queue_ops = {
 /* Hand @t to every serving request queue and wait for them all. Returns QUERY's finding. */
 static bool run_tmf(struct virtio_scsi *s, const struct scsi_tmf *t)
 {
+	bool owed[VIRTIO_SCSI_MAX_REQ_QUEUES];
 	bool found;
 
 	pthread_mutex_lock(&s->tmf_mu);
@@ -472,6 +473,7 @@ static bool run_tmf(struct virtio_scsi *s, const struct scsi_tmf *t)
 		struct virtio_scsi_queue *sq = &s->queues[i];
 
 		sq->tmf_owed = sq->serving && !sq->failed;
+		owed[i] = sq->tmf_owed; /* the queue may ack (and clear it) once told */
 		if (sq->tmf_owed)
 			s->tmf_pending++;
 	}
@@ -479,7 +481,7 @@ static bool run_tmf(struct virtio_scsi *s, const struct scsi_tmf *t)
 	for (unsigned int i = 0; i < s->nr_req_queues; i++) {
 		uint64_t one = 1;
 
-		if (s->queues[i].tmf_owed && write(s->queues[i].tmf_fd, &one, 8) != 8)
+		if (owed[i] && write(s->queues[i].tmf_fd, &one, 8) != 8)
 			tmf_ack(&s->queues[i], false); /* cannot happen with an eventfd */
 	}
 	pthread_mutex_lock(&s->tmf_mu);
@@ -593,8 +595,16 @@ static void ctrl_serve(void *arg)
 
 	serve_control(s, s->ctrl_chain);
 	for (;;) {
-		if (poll(pfd, 3, -1) < 0)
-			continue; /* EINTR */
+		if (poll(pfd, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "%s: control queue: poll: %s\n", s->vdev.name,
+				strerror(errno));
+			virtio_needs_reset(&s->vdev);
+			/* Serve nothing more; wait for the stop that ends the session. */
+			pfd[1].fd = pfd[2].fd = -1;
+			continue;
+		}
 		if (pfd[0].revents) {
 			worker_drain_fd(s->ctrl.stop_fd);
 			return;
