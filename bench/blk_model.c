@@ -118,7 +118,8 @@ struct opts {
 	unsigned int rounds;
 	unsigned int spin_us;
 	enum blk_engine engine;
-	bool scsi; /* --device scsi */
+	bool scsi;	  /* --device scsi */
+	const char *only; /* run the workloads whose name starts with this */
 	bool json;
 };
 
@@ -684,6 +685,7 @@ static double median(double *v, unsigned int n)
 struct row {
 	struct figures model, fio;
 	double ratio;
+	bool ran; /* not left out by --only */
 	bool have_fio;
 };
 
@@ -701,6 +703,8 @@ static void print_table(const struct opts *o, const char *path, const struct row
 		const struct row *r = &rows[i];
 		char goal[32] = "-";
 
+		if (!r->ran)
+			continue;
 		if (w->goal > 0 && r->have_fio)
 			snprintf(goal, sizeof(goal), ">= %.2f %s", w->goal,
 				 r->ratio >= w->goal ? "met" : "MISSED");
@@ -731,13 +735,15 @@ static void print_json(const struct opts *o, const char *path, const struct row 
 	else
 		printf("null");
 	printf(", \"workloads\": [");
-	for (unsigned int i = 0; i < NR_WORKLOADS; i++) {
+	for (unsigned int i = 0, first = 1; i < NR_WORKLOADS; i++) {
 		const struct workload *w = &workloads[i];
 		const struct row *r = &rows[i];
 
+		if (!r->ran)
+			continue;
 		printf("%s\n  {\"name\": \"%s\", \"bs\": %u, \"qd\": %u, \"nestvmm_iops\": %.0f, "
 		       "\"nestvmm_mbps\": %.1f, \"kicks_per_io\": %.4f, \"irqs_per_io\": %.4f",
-		       i ? "," : "", w->name, w->bs, w->qd, r->model.iops, r->model.mbps,
+		       first ? "" : ",", w->name, w->bs, w->qd, r->model.iops, r->model.mbps,
 		       r->model.kicks_per_io, r->model.notifies_per_io);
 		if (r->have_fio)
 			printf(", \"fio_iops\": %.0f, \"fio_mbps\": %.1f, \"ratio\": %.4f",
@@ -748,6 +754,7 @@ static void print_json(const struct opts *o, const char *path, const struct row 
 			printf(", \"goal\": %.2f, \"goal_met\": %s", w->goal,
 			       r->have_fio ? (r->ratio >= w->goal ? "true" : "false") : "null");
 		printf("}");
+		first = 0;
 	}
 	printf("\n]}\n");
 }
@@ -757,8 +764,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: blk-model [--file PATH | --dir DIR] [--size MIB] [--seconds S]\n"
 		"                 [--rounds N] [--engine io_uring|aio|sync] [--device blk|scsi]\n"
-		"                 [--spin-us US] [--json]\n"
+		"                 [--spin-us US] [--only PREFIX] [--json]\n"
 		"  --device D   the device model: virtio-blk (default) or virtio-scsi\n"
+		"  --only P     only the workloads whose name starts with P\n"
 		"  --file PATH  run on this existing file (not removed)\n"
 		"  --dir DIR    create the test file in DIR (default " DEFAULT_DIR ", tmpfs)\n"
 		"  --size MIB   size of the created file (default 1024)\n"
@@ -769,17 +777,12 @@ static void usage(FILE *f)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
-	    {"file", required_argument, NULL, 'f'},
-	    {"dir", required_argument, NULL, 'd'},
-	    {"size", required_argument, NULL, 'z'},
-	    {"seconds", required_argument, NULL, 's'},
-	    {"rounds", required_argument, NULL, 'r'},
-	    {"engine", required_argument, NULL, 'e'},
-	    {"spin-us", required_argument, NULL, 'p'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"device", required_argument, NULL, 'D'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"file", required_argument, NULL, 'f'},    {"dir", required_argument, NULL, 'd'},
+	    {"size", required_argument, NULL, 'z'},    {"seconds", required_argument, NULL, 's'},
+	    {"rounds", required_argument, NULL, 'r'},  {"engine", required_argument, NULL, 'e'},
+	    {"spin-us", required_argument, NULL, 'p'}, {"json", no_argument, NULL, 'j'},
+	    {"device", required_argument, NULL, 'D'},  {"only", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
 	};
 	char *end;
 	int c;
@@ -849,6 +852,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'j':
 			o->json = true;
 			break;
+		case 'o':
+			o->only = optarg;
+			break;
 		case 'D':
 			if (strcmp(optarg, "blk") && strcmp(optarg, "scsi")) {
 				fprintf(stderr, "blk-model: --device %s: blk or scsi\n", optarg);
@@ -912,6 +918,10 @@ int main(int argc, char **argv)
 		const struct workload *w = &workloads[i];
 		double m_iops[MAX_ROUNDS], m_mbps[MAX_ROUNDS], f_iops[MAX_ROUNDS],
 		    f_mbps[MAX_ROUNDS], ratio[MAX_ROUNDS], kicks[MAX_ROUNDS], irqs[MAX_ROUNDS];
+
+		if (o.only && strncmp(w->name, o.only, strlen(o.only)) != 0)
+			continue;
+		rows[i].ran = true;
 
 		for (unsigned int k = 0; k < o.rounds && r == 0; k++) {
 			struct figures m = {0}, f = {0};

@@ -120,6 +120,52 @@ else
 	rm -f /tmp/blk-master.img
 fi
 
+# Virtio-scsi scenarios: three LUNs of one controller, each attached with
+# --scsi IMG[OPTS]: lun0 a copy of a 64 MiB master of random bytes, lun1
+# 16 MiB of random bytes (L2 discards [4 MiB, 12 MiB) of it), lun2 8 MiB of
+# random bytes, read-only:
+#   scsi          2 vCPUs, io_uring: probe, identity (sg_inq, sg_readcap),
+#                 direct write and read-back, buffered write + sync,
+#                 blkdiscard, a write to the read-only LUN
+#   scsi-aio, scsi-sync   1 vCPU, engine=E: direct write and read-back
+# Around each run L1 prints what the host files hold:
+#   RIG-SCSI-HOST-BEFORE NAME tail=SHA ro=SHA
+#   RIG-SCSI-HOST NAME direct=SHA sync=SHA tail=SHA discarded=SHA
+#       lun1_kib=KIB ro=SHA
+# (direct, sync, tail: lun0's [1, 5) MiB, [8, 12) MiB and last MiB;
+# discarded: lun1's [4, 12) MiB; lun1_kib: what lun1 occupies in L1's
+# tmpfs; ro: lun2's sha256).
+run_scsi() {
+	name=$1 cpus=$2 opts=$3
+	d=/tmp/$name
+	mkdir -p "$d"
+	cp /tmp/scsi-master.img "$d/lun0.img"
+	dd if=/dev/urandom of="$d/lun1.img" bs=1M count=16 2>/dev/null
+	dd if=/dev/urandom of="$d/lun2.img" bs=1M count=8 2>/dev/null
+	echo "RIG-SCSI-HOST-BEFORE $name tail=$(range "$d/lun0.img" 63 1) ro=$(sha <"$d/lun2.img")"
+	echo "RIG-L2-LAUNCH $name uptime=$(up) cpus=$cpus scsi=$opts"
+	timeout "$T" nestvmm run -k /l2/vmlinuz -i /l2/initrd -c "$cpus" -m 256M \
+		--scsi "$d/lun0.img$opts" --scsi "$d/lun1.img$opts" --scsi "$d/lun2.img$opts,ro" \
+		--cmdline "$base panic=-1 rig.scenario=$name" </dev/null
+	rc=$?
+	echo "RIG-L2-END $name rc=$rc uptime=$(up)"
+	echo "RIG-SCSI-HOST $name direct=$(range "$d/lun0.img" 1 4) sync=$(range "$d/lun0.img" 8 4)" \
+		"tail=$(range "$d/lun0.img" 63 1) discarded=$(range "$d/lun1.img" 4 8)" \
+		"lun1_kib=$(du -k "$d/lun1.img" | cut -f1) ro=$(sha <"$d/lun2.img")"
+	rm -rf "$d"
+}
+
+if ! nestvmm run --help 2>&1 | grep -q -- '--scsi'; then
+	echo "RIG-SCSI-SKIP nestvmm run has no --scsi option"
+elif ! dd if=/dev/urandom of=/tmp/scsi-master.img bs=1M count=64 2>/dev/null; then
+	echo "RIG-SCSI-IMAGE-FAIL L1 could not create a 64 MiB image in its tmpfs"
+else
+	run_scsi scsi 2 ""
+	run_scsi scsi-aio 1 ",engine=aio"
+	run_scsi scsi-sync 1 ",engine=sync"
+	rm -f /tmp/scsi-master.img
+fi
+
 # Virtio-net scenarios (tests/e2e/l1-net.sh, shipped as /rig/net.sh), each
 # in a network namespace of its own:
 #   net       2 vCPUs (2 queue pairs), io_uring, MTU 9000, offloads on:

@@ -22,7 +22,7 @@ vda_up() {
 	mount -t devtmpfs devtmpfs /dev 2>/dev/null
 	mount -t tmpfs tmpfs /tmp
 	# failover: virtio_net's dependencies (net_failover, failover), in the image too.
-	if rig-load-modules failover virtio >/tmp/mod.err 2>&1; then
+	if rig-load-modules failover drivers/virtio/ virtio_blk virtio_net >/tmp/mod.err 2>&1; then
 		echo "RIG-BLK $scen modules=ok"
 	else
 		echo "RIG-BLK $scen modules=fail $(tr '\n' ' ' </tmp/mod.err)"
@@ -69,13 +69,73 @@ blk() {
 	echo "RIG-BLK $scen sync write_rc=$wrc pattern=$(sha </tmp/pat) read=$got"
 }
 
+# Virtio-scsi scenarios (scsi, scsi-ENGINE): LUNs 0, 1, 2 of one
+# controller are sda (64 MiB), sdb (16 MiB) and sdc (8 MiB, read-only).
+# Every result is a `RIG-SCSI NAME key=value...` line.
+nblk() { [ -e "/sys/block/$1/size" ] && echo $(($(cat "/sys/block/$1/size") * 512)); }
+scsi() {
+	mount -t devtmpfs devtmpfs /dev 2>/dev/null
+	mount -t tmpfs tmpfs /tmp
+	if rig-load-modules drivers/virtio/ drivers/scsi/ t10-pi crc >/tmp/mod.err 2>&1; then
+		echo "RIG-SCSI $scen modules=ok"
+	else
+		echo "RIG-SCSI $scen modules=fail $(tr '\n' ' ' </tmp/mod.err)"
+	fi
+	# The SCSI scan runs after the module loads: wait for the last LUN.
+	i=0
+	while [ ! -b /dev/sdc ] && [ $i -lt 200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	set -- /sys/block/sda/mq/*
+	mq=$#
+	[ -e "$1" ] || mq=0
+	echo "RIG-SCSI $scen probe disks=$(ls /sys/block | grep '^sd' | tr '\n' ',')" \
+		"sda=$(nblk sda) sdb=$(nblk sdb) sdc=$(nblk sdc) ro=$(cat /sys/block/sdc/ro 2>/dev/null)" \
+		"mq=$mq"
+	[ -b /dev/sda ] || return
+	echo "RIG-SCSI $scen ident vendor=$(cat /sys/block/sda/device/vendor | tr -d ' ')" \
+		"model=$(sed 's/ *$//; s/ /_/g' /sys/block/sda/device/model)" \
+		"discard_max=$(cat /sys/block/sdb/queue/discard_max_bytes)"
+	size=$(nblk sda)
+	tail=$(dd if=/dev/sda bs=1M skip=$((size / 1048576 - 1)) count=1 iflag=direct 2>/dev/null | sha)
+	echo "RIG-SCSI $scen read tail=$tail"
+	pattern 65536 >/tmp/pat
+	dd if=/tmp/pat of=/dev/sda bs=64k seek=16 oflag=direct conv=notrunc 2>/dev/null
+	wrc=$?
+	got=$(dd if=/dev/sda bs=64k skip=16 count=64 iflag=direct 2>/dev/null | sha)
+	echo "RIG-SCSI $scen direct write_rc=$wrc pattern=$(sha </tmp/pat) read=$got"
+	[ "$scen" = scsi ] || return
+	pattern 524288 >/tmp/pat
+	dd if=/tmp/pat of=/dev/sda bs=64k seek=128 conv=notrunc 2>/dev/null
+	wrc=$?
+	sync
+	got=$(dd if=/dev/sda bs=64k skip=128 count=64 iflag=direct 2>/dev/null | sha)
+	echo "RIG-SCSI $scen sync write_rc=$wrc pattern=$(sha </tmp/pat) read=$got"
+	blkdiscard -o 4194304 -l 8388608 /dev/sdb
+	drc=$?
+	got=$(dd if=/dev/sdb bs=1M skip=4 count=8 iflag=direct 2>/dev/null | sha)
+	echo "RIG-SCSI $scen discard rc=$drc read=$got"
+	dd if=/tmp/pat of=/dev/sdc bs=64k count=1 oflag=direct conv=notrunc 2>/dev/null
+	echo "RIG-SCSI $scen ro-write rc=$?"
+	if command -v sg_inq >/dev/null; then
+		v=$(sg_inq /dev/sda 2>&1 | sed -n 's/.*Vendor identification: *\([^ ]*\).*/\1/p')
+		rc=$(sg_readcap /dev/sda 2>&1)
+		echo "RIG-SCSI $scen sg inq_vendor=$v" \
+			"blocks=$(echo "$rc" | sed -n 's/.*Number of logical blocks=\([0-9]*\).*/\1/p')" \
+			"block_len=$(echo "$rc" | sed -n 's/.*Logical block length=\([0-9]*\).*/\1/p')"
+	else
+		echo "RIG-SCSI $scen sg missing"
+	fi
+}
+
 # Virtio-net scenarios (net, net-sync): eth0 on L1's tap nt0, the other
 # half of tests/e2e/l1-net.sh. Every result is a `RIG-NET NAME ...` line.
 net() {
 	mount -t devtmpfs devtmpfs /dev 2>/dev/null
 	mount -t tmpfs tmpfs /tmp
 	say() { echo "RIG-NET $scen $*"; }
-	rig-load-modules failover virtio >/tmp/mod.err 2>&1 ||
+	rig-load-modules failover drivers/virtio/ virtio_blk virtio_net >/tmp/mod.err 2>&1 ||
 		say "modules=fail $(tr '\n' ' ' </tmp/mod.err)"
 	i=0
 	while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do
@@ -127,6 +187,11 @@ net() {
 case "$scen" in
 net|net-sync)
 	net
+	poweroff -f
+	;;
+scsi|scsi-aio|scsi-sync)
+	scsi
+	echo "RIG-SCSI $scen done"
 	poweroff -f
 	;;
 blk|blk-io_uring|blk-aio|blk-sync|blk-ro)

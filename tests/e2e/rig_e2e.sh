@@ -15,8 +15,11 @@
 #        nested-on | nested-off | svm-bench |
 #        durability-kill-io_uring | durability-kill-aio | durability-kill-sync |
 #        durability-eio-io_uring |
-#        net-probe | net-ping | net-transfer | net-iperf | net-mq | net-sync
+#        net-probe | net-ping | net-transfer | net-iperf | net-mq | net-sync |
+#        scsi-probe | scsi-rw | scsi-sync | scsi-discard | scsi-ro | scsi-sg |
+#        scsi-engine-aio | scsi-engine-sync
 # The blk-* checks skip when the nestvmm under test has no --disk option,
+# the scsi-* ones without --scsi (scsi-sg without sg3-utils on the host),
 # the net-* ones without --net or /dev/net/tun in L1, net-iperf without iperf3.
 # Exit: 0 pass, 1 fail, 77 skip (no qemu-system-x86_64, no kernel).
 set -euo pipefail
@@ -38,6 +41,7 @@ blk-probe|blk-rw|blk-sync|blk-mq|blk-ro|blk-engine-io_uring|blk-engine-aio|blk-e
 nested-on|nested-off|svm-bench) ;;
 durability-kill-io_uring|durability-kill-aio|durability-kill-sync|durability-eio-io_uring) ;;
 net-probe|net-ping|net-transfer|net-iperf|net-mq|net-sync) ;;
+scsi-probe|scsi-rw|scsi-sync|scsi-discard|scsi-ro|scsi-sg|scsi-engine-aio|scsi-engine-sync) ;;
 *) echo "rig_e2e.sh: unknown check '$check'"; exit 2 ;;
 esac
 
@@ -94,7 +98,7 @@ if [ ! -f "$status" ]; then
 		# The net scenarios' tools, where the host has them (net-iperf
 		# skips without iperf3; ethtool only adds to what net-mq reads).
 		net_args=()
-		for tool in iperf3 ethtool; do
+		for tool in iperf3 ethtool sg_inq sg_readcap; do
 			p=$(command -v "$tool" || true)
 			[ -z "$p" ] || net_args+=(--l2-binary "$p:/usr/bin/$tool")
 		done
@@ -107,6 +111,7 @@ if [ ! -f "$status" ]; then
 			# shellcheck disable=SC2086
 			timeout 1050 "$rigdir/rig" script "$payload" --l2-init "$here/l2-init.sh" \
 				--l2-module virtio_pci --l2-module virtio_blk --l2-module virtio_net \
+				--l2-module virtio_scsi --l2-module sd_mod \
 				--l2-module kvm_amd --l2-module kvm_intel \
 				--l2-file "$durability:/bin/rig-durability" \
 				--l2-file "$rigdir/l2-init-durability:/bin/rig-l2-durability" \
@@ -369,7 +374,93 @@ net_counters() {
 	echo "  $scen counters: $c"
 }
 
+# The value of KEY= on the first `RIG-SCSI NAME WHAT` line (L2's) of scenario $1.
+scsi_val() {
+	section "$1" | grep -m1 -- "RIG-SCSI $1 $2" | sed -n "s/.* $3=\([^ ]*\).*/\1/p"
+}
+# Three LUNs of the right sizes in L2, the last MiB of LUN 0 as L1 wrote it.
+scsi_common() {
+	local scen=$1 s why want
+	why=$(sed -n 's/.*RIG-SCSI-SKIP //p' "$log" | head -n1)
+	[ -z "$why" ] || skip "$why"
+	grep -q 'RIG-SCSI-IMAGE-FAIL' "$log" && fail "$(sed -n 's/.*RIG-SCSI-IMAGE-FAIL //p' "$log" | head -n1)"
+	s=$(section "$scen")
+	[ -n "$s" ] || fail "scenario $scen never launched"
+	echo "$s" | has "RIG-L2-INIT $scen " || { show "$scen"; fail "L2 never reached its /init"; }
+	echo "$s" | has "RIG-SCSI $scen modules=fail" && { show "$scen"; fail "virtio_scsi or sd_mod did not load in L2"; }
+	[ "$(scsi_val "$scen" probe disks)" = "sda,sdb,sdc," ] ||
+		{ show "$scen"; fail "L2 sees disks '$(scsi_val "$scen" probe disks)', expected sda,sdb,sdc (three LUNs)"; }
+	[ "$(scsi_val "$scen" probe sda)/$(scsi_val "$scen" probe sdb)/$(scsi_val "$scen" probe sdc)" = \
+		"67108864/16777216/8388608" ] || { show "$scen"; fail "the LUNs' sizes in L2 are not the images' (64, 16, 8 MiB)"; }
+	want=$(grep -m1 -- "RIG-SCSI-HOST-BEFORE $scen " "$log" | sed -n 's/.* tail=\([^ ]*\).*/\1/p')
+	[ -n "$want" ] && [ "$(scsi_val "$scen" read tail)" = "$want" ] ||
+		{ show "$scen"; fail "L2 read LUN 0's last MiB as $(scsi_val "$scen" read tail), L1 has $want"; }
+	[ "$(end_rc "$scen")" = 0 ] || { show "$scen"; fail "nestvmm ended with status '$(end_rc "$scen")', expected 0"; }
+}
+scsi_host() {
+	grep -m1 -- "RIG-SCSI-HOST $1 " "$log" | sed -n "s/.* $2=\([^ ]*\).*/\1/p"
+}
+scsi_rw() {
+	local scen=$1 want
+	scsi_common "$scen"
+	want=$(pattern_sha 65536)
+	[ "$(scsi_val "$scen" direct write_rc)" = 0 ] || { show "$scen"; fail "L2's direct dd to /dev/sda failed"; }
+	[ "$(scsi_val "$scen" direct read)" = "$want" ] ||
+		{ show "$scen"; fail "L2 read back $(scsi_val "$scen" direct read), wrote $want"; }
+	[ "$(scsi_host "$scen" direct)" = "$want" ] ||
+		{ show "$scen"; fail "after exit LUN 0's image holds $(scsi_host "$scen" direct) at [1 MiB, 5 MiB), L2 wrote $want"; }
+	echo "  $scen: 4 MiB written to /dev/sda (O_DIRECT) read back in L2 and found in LUN 0's image (sha256 ${want:0:16}...)"
+}
+
 case "$check" in
+scsi-probe)
+	scsi_common scsi
+	[ "$(scsi_val scsi ident vendor)" = NESTVMM ] || { show scsi; fail "sda's vendor is '$(scsi_val scsi ident vendor)', expected NESTVMM"; }
+	[ "$(scsi_val scsi probe mq)" = 2 ] || { show scsi; fail "/sys/block/sda/mq has '$(scsi_val scsi probe mq)' entries with 2 vCPUs, expected 2"; }
+	case "$(scsi_val scsi ident discard_max)" in
+	''|0) show scsi; fail "sdb offers no discard (LBPU): discard_max_bytes '$(scsi_val scsi ident discard_max)'" ;;
+	esac
+	echo "  three LUNs: sda, sdb, sdc, sized as their images; vendor NESTVMM, model $(scsi_val scsi ident model), 2 request queues, discard up to $(scsi_val scsi ident discard_max) bytes"
+	;;
+scsi-rw) scsi_rw scsi ;;
+scsi-engine-*) scsi_rw "scsi-${check#scsi-engine-}" ;;
+scsi-sync)
+	scsi_common scsi
+	want=$(pattern_sha 524288)
+	[ "$(scsi_val scsi sync write_rc)" = 0 ] || { show scsi; fail "buffered dd to /dev/sda failed in L2"; }
+	[ "$(scsi_val scsi sync read)" = "$want" ] || { show scsi; fail "after sync L2 read back $(scsi_val scsi sync read), wrote $want"; }
+	[ "$(scsi_host scsi sync)" = "$want" ] ||
+		{ show scsi; fail "after sync and poweroff -f LUN 0's image holds $(scsi_host scsi sync) at [8 MiB, 12 MiB), L2 wrote $want"; }
+	echo "  a buffered 4 MiB write and sync in L2 reached LUN 0's image"
+	;;
+scsi-discard)
+	scsi_common scsi
+	zero=$(head -c 8388608 /dev/zero | sha256sum | cut -d' ' -f1)
+	[ "$(scsi_val scsi discard rc)" = 0 ] || { show scsi; fail "blkdiscard on /dev/sdb failed in L2"; }
+	[ "$(scsi_val scsi discard read)" = "$zero" ] || { show scsi; fail "the discarded 8 MiB of sdb do not read back as zeroes in L2"; }
+	[ "$(scsi_host scsi discarded)" = "$zero" ] || { show scsi; fail "LUN 1's image does not hold zeroes where L2 discarded"; }
+	kib=$(scsi_host scsi lun1_kib)
+	[ -n "$kib" ] && [ "$kib" -le $((8192 + 256)) ] ||
+		{ show scsi; fail "LUN 1's image still occupies ${kib:-?} KiB of its 16 MiB after 8 MiB were discarded (no holes punched)"; }
+	echo "  blkdiscard of 8 MiB on /dev/sdb: zeroes in L2 and in the image, which now occupies $kib KiB of 16384"
+	;;
+scsi-ro)
+	scsi_common scsi
+	[ "$(scsi_val scsi probe ro)" = 1 ] || { show scsi; fail "/sys/block/sdc/ro is '$(scsi_val scsi probe ro)', expected 1"; }
+	wrc=$(scsi_val scsi ro-write rc)
+	[ -n "$wrc" ] && [ "$wrc" != 0 ] || { show scsi; fail "a write to the read-only /dev/sdc did not fail (status '$wrc')"; }
+	before=$(grep -m1 -- "RIG-SCSI-HOST-BEFORE scsi " "$log" | sed -n 's/.* ro=\([^ ]*\).*/\1/p')
+	[ -n "$before" ] && [ "$(scsi_host scsi ro)" = "$before" ] || { show scsi; fail "the read-only LUN's image changed"; }
+	echo "  ro LUN: /sys/block/sdc/ro = 1, dd write failed (status $wrc), image unchanged"
+	;;
+scsi-sg)
+	scsi_common scsi
+	section scsi | has "RIG-SCSI scsi sg missing" && skip "sg3-utils is not installed on the host (scripts/install-deps installs it)"
+	[ "$(scsi_val scsi sg inq_vendor)" = NESTVMM ] || { show scsi; fail "sg_inq /dev/sda: vendor '$(scsi_val scsi sg inq_vendor)', expected NESTVMM"; }
+	[ "$(scsi_val scsi sg blocks)/$(scsi_val scsi sg block_len)" = 131072/512 ] ||
+		{ show scsi; fail "sg_readcap /dev/sda: $(scsi_val scsi sg blocks) blocks of $(scsi_val scsi sg block_len), expected 131072 of 512"; }
+	echo "  sg_inq: vendor NESTVMM; sg_readcap: 131072 blocks of 512 bytes"
+	;;
 net-probe)
 	net_common net
 	[ "$(net_val net link mtu)" = 9000 ] || { show net; fail "L2's eth0 MTU is '$(net_val net link mtu)', expected 9000 (mtu=9000)"; }
