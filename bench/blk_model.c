@@ -120,6 +120,7 @@ struct opts {
 	enum blk_engine engine;
 	bool scsi;	  /* --device scsi */
 	const char *only; /* run the workloads whose name starts with this */
+	long poll_us;	  /* --device-poll-us; < 0: the device's default */
 	bool json;
 };
 
@@ -623,6 +624,10 @@ static int bench_start(struct bench *b, const struct opts *o, const char *path)
 	}
 	b->dev = dev;
 	b->qi = qi;
+	if (o->poll_us >= 0 && o->scsi)
+		virtio_scsi_set_poll(&b->scsi, (uint64_t)o->poll_us * 1000);
+	else if (o->poll_us >= 0)
+		virtio_blk_set_poll(&b->blk, (uint64_t)o->poll_us * 1000);
 	/* One "interrupt" for every queue (model_transport: irq_fd[0] past nr_irq_fds). */
 	b->tr.nr_irq_fds = 1;
 	b->tr.irq_fd[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -689,13 +694,27 @@ struct row {
 	bool have_fio;
 };
 
+/* The device's poll window as the run had it. */
+static const char *poll_text(const struct opts *o)
+{
+	static char t[64];
+
+	if (o->poll_us < 0)
+		snprintf(t, sizeof(t), "%llu us (default; none on one CPU)",
+			 REQ_QUEUE_POLL_MAX_NS / 1000);
+	else
+		snprintf(t, sizeof(t), "%ld us", o->poll_us);
+	return t;
+}
+
 static void print_table(const struct opts *o, const char *path, const struct row *rows,
 			const char *fio_skip)
 {
-	printf("blk-model: %s device model vs fio, engine %s, file %s, "
-	       "%u round(s) x %.1f s, median per figure, driver spins %u us\n",
-	       o->scsi ? "virtio-scsi" : "virtio-blk", blk_engine_name(o->engine), path, o->rounds,
-	       o->seconds, o->spin_us);
+	printf(
+	    "blk-model: %s device model vs fio, engine %s, file %s, "
+	    "%u round(s) x %.1f s, median per figure, driver spins %u us, device polls up to %s\n",
+	    o->scsi ? "virtio-scsi" : "virtio-blk", blk_engine_name(o->engine), path, o->rounds,
+	    o->seconds, o->spin_us, poll_text(o));
 	printf("%-20s %12s %10s %12s %10s %8s %7s %7s  %s\n", "workload", "nestvmm IOPS", "MB/s",
 	       "fio IOPS", "fio MB/s", "ratio", "kick/IO", "irq/IO", "goal");
 	for (unsigned int i = 0; i < NR_WORKLOADS; i++) {
@@ -764,9 +783,11 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: blk-model [--file PATH | --dir DIR] [--size MIB] [--seconds S]\n"
 		"                 [--rounds N] [--engine io_uring|aio|sync] [--device blk|scsi]\n"
-		"                 [--spin-us US] [--only PREFIX] [--json]\n"
+		"                 [--spin-us US] [--device-poll-us US] [--only PREFIX] [--json]\n"
 		"  --device D   the device model: virtio-blk (default) or virtio-scsi\n"
 		"  --only P     only the workloads whose name starts with P\n"
+		"  --device-poll-us US  the device threads' longest poll window (0: none;\n"
+		"               default: the device's own)\n"
 		"  --file PATH  run on this existing file (not removed)\n"
 		"  --dir DIR    create the test file in DIR (default " DEFAULT_DIR ", tmpfs)\n"
 		"  --size MIB   size of the created file (default 1024)\n"
@@ -777,12 +798,19 @@ static void usage(FILE *f)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
-	    {"file", required_argument, NULL, 'f'},    {"dir", required_argument, NULL, 'd'},
-	    {"size", required_argument, NULL, 'z'},    {"seconds", required_argument, NULL, 's'},
-	    {"rounds", required_argument, NULL, 'r'},  {"engine", required_argument, NULL, 'e'},
-	    {"spin-us", required_argument, NULL, 'p'}, {"json", no_argument, NULL, 'j'},
-	    {"device", required_argument, NULL, 'D'},  {"only", required_argument, NULL, 'o'},
-	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
+	    {"file", required_argument, NULL, 'f'},
+	    {"dir", required_argument, NULL, 'd'},
+	    {"size", required_argument, NULL, 'z'},
+	    {"seconds", required_argument, NULL, 's'},
+	    {"rounds", required_argument, NULL, 'r'},
+	    {"engine", required_argument, NULL, 'e'},
+	    {"spin-us", required_argument, NULL, 'p'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"device", required_argument, NULL, 'D'},
+	    {"only", required_argument, NULL, 'o'},
+	    {"device-poll-us", required_argument, NULL, 'P'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	char *end;
 	int c;
@@ -792,6 +820,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			   .seconds = 2,
 			   .rounds = 3,
 			   .spin_us = DEFAULT_SPIN_US,
+			   .poll_us = -1,
 			   .engine = BLK_ENGINE_IO_URING};
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -854,6 +883,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'o':
 			o->only = optarg;
+			break;
+		case 'P':
+			o->poll_us = strtol(optarg, &end, 10);
+			if (*end || o->poll_us < 0 || o->poll_us > 1000000) {
+				fprintf(stderr, "blk-model: --device-poll-us %s: 0..1000000\n",
+					optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'D':
 			if (strcmp(optarg, "blk") && strcmp(optarg, "scsi")) {

@@ -362,6 +362,12 @@ void virtio_blk_set_engine(struct virtio_blk *blk, const struct blk_engine_ops *
 	blk->engine_ops = ops;
 }
 
+void virtio_blk_set_poll(struct virtio_blk *blk, uint64_t max_ns)
+{
+	for (unsigned int i = 0; i < blk->vdev.nr_queues; i++)
+		req_queue_set_poll(&blk->queues[i].rq, max_ns);
+}
+
 void virtio_blk_destroy(struct virtio_blk *blk)
 {
 	if (!blk->queues)

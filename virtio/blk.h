@@ -88,4 +88,7 @@ void virtio_blk_destroy(struct virtio_blk *blk);
  */
 void virtio_blk_set_engine(struct virtio_blk *blk, const struct blk_engine_ops *ops);
 
+/* Poll windows of up to @max_ns before a queue thread sleeps (virtio/req_queue.h); next start. */
+void virtio_blk_set_poll(struct virtio_blk *blk, uint64_t max_ns);
+
 #endif

@@ -10,6 +10,11 @@
  * batch. With every slot busy it stops popping (the requests wait in the
  * ring, kicks stay off) until completions free slots.
  *
+ * Before it sleeps, the thread polls the completion queue and the avail
+ * ring (kicks off) for an adaptive window of up to poll_max_ns: measured
+ * on blk-model, the wake-ups it saves are what kept the device from the
+ * backend's limit (README, virtio-blk).
+ *
  * No locks, no allocation on the request path: the slots (the device's own
  * request structs, slot_size bytes each) are allocated when a session
  * starts, one per ring entry.
@@ -26,6 +31,20 @@
 #include "virtio/worker.h"
 
 struct req_queue;
+
+/* The longest poll window by default (hosts with more than one CPU), and the first one. */
+#define REQ_QUEUE_POLL_MAX_NS	50000ull
+#define REQ_QUEUE_POLL_START_NS 4000ull
+
+/*
+ * Adaptive polling, as QEMU's event loop does it: the next window after a
+ * wait for work that took @waited_ns (polling included) with a window of
+ * @poll_ns. Work that came within the window changes nothing; work that
+ * came later but within @max_ns doubles it (from REQ_QUEUE_POLL_START_NS,
+ * capped at @max_ns); a longer wait (an idle guest) ends polling until work
+ * comes quickly again.
+ */
+uint64_t req_queue_next_poll(uint64_t poll_ns, uint64_t max_ns, uint64_t waited_ns);
 
 struct req_queue_ops {
 	/*
@@ -73,6 +92,8 @@ struct req_queue {
 	struct blk_disk *disk;			 /* the engine queue's own disk */
 	const struct blk_engine_ops *engine_ops; /* NULL: the engine disk->engine names */
 	int extra_fd;				 /* -1: none */
+	uint64_t poll_max_ns;			 /* the longest poll window; 0: never poll */
+	uint64_t poll_ns;			 /* the thread's: the window now (adaptive) */
 
 	struct worker worker;
 	/* The thread's own: the engine queue lives from its first start to destroy. */
@@ -93,6 +114,9 @@ int req_queue_seal(struct req_queue *q);
 
 /* Serve vdev->vqs[index] with slots of slot_size bytes, zeroed. Returns 0 or -errno. */
 int req_queue_start(struct req_queue *q);
+
+/* Poll windows of up to @max_ns (0: never poll) from the next start; the bench's knob. */
+void req_queue_set_poll(struct req_queue *q, uint64_t max_ns);
 
 /* Ask the session to end; req_queue_join() waits for it (its in-flight I/O done). */
 void req_queue_stop(struct req_queue *q);

@@ -872,6 +872,12 @@ void virtio_scsi_set_engine(struct virtio_scsi *s, const struct blk_engine_ops *
 	s->engine_ops = ops;
 }
 
+void virtio_scsi_set_poll(struct virtio_scsi *s, uint64_t max_ns)
+{
+	for (unsigned int i = 0; i < s->nr_req_queues; i++)
+		req_queue_set_poll(&s->queues[i].rq, max_ns);
+}
+
 void virtio_scsi_destroy(struct virtio_scsi *s)
 {
 	if (!s->tmf_sync_made)

@@ -113,4 +113,7 @@ void virtio_scsi_destroy(struct virtio_scsi *s);
 /* Serve the request queues with @ops (a test engine); from the next start. */
 void virtio_scsi_set_engine(struct virtio_scsi *s, const struct blk_engine_ops *ops);
 
+/* As virtio_blk_set_poll(), for the request queues. */
+void virtio_scsi_set_poll(struct virtio_scsi *s, uint64_t max_ns);
+
 #endif
