@@ -690,7 +690,8 @@ static double median(double *v, unsigned int n)
 struct row {
 	struct figures model, fio;
 	double ratio;
-	bool ran; /* not left out by --only */
+	double ratio_min, ratio_max; /* the spread over rounds */
+	bool ran;		     /* not left out by --only */
 	bool have_fio;
 };
 
@@ -715,8 +716,8 @@ static void print_table(const struct opts *o, const char *path, const struct row
 	    "%u round(s) x %.1f s, median per figure, driver spins %u us, device polls up to %s\n",
 	    o->scsi ? "virtio-scsi" : "virtio-blk", blk_engine_name(o->engine), path, o->rounds,
 	    o->seconds, o->spin_us, poll_text(o));
-	printf("%-20s %12s %10s %12s %10s %8s %7s %7s  %s\n", "workload", "nestvmm IOPS", "MB/s",
-	       "fio IOPS", "fio MB/s", "ratio", "kick/IO", "irq/IO", "goal");
+	printf("%-20s %12s %10s %12s %10s %8s %11s %7s %7s  %s\n", "workload", "nestvmm IOPS",
+	       "MB/s", "fio IOPS", "fio MB/s", "ratio", "(rounds)", "kick/IO", "irq/IO", "goal");
 	for (unsigned int i = 0; i < NR_WORKLOADS; i++) {
 		const struct workload *w = &workloads[i];
 		const struct row *r = &rows[i];
@@ -730,13 +731,15 @@ static void print_table(const struct opts *o, const char *path, const struct row
 		else if (w->goal > 0)
 			snprintf(goal, sizeof(goal), ">= %.2f", w->goal);
 		if (r->have_fio)
-			printf("%-20s %12.0f %10.1f %12.0f %10.1f %8.3f %7.3f %7.3f  %s\n", w->name,
-			       r->model.iops, r->model.mbps, r->fio.iops, r->fio.mbps, r->ratio,
-			       r->model.kicks_per_io, r->model.notifies_per_io, goal);
-		else
-			printf("%-20s %12.0f %10.1f %12s %10s %8s %7.3f %7.3f  %s\n", w->name,
-			       r->model.iops, r->model.mbps, "SKIP", "", "", r->model.kicks_per_io,
+			printf("%-20s %12.0f %10.1f %12.0f %10.1f %8.3f %5.2f-%-5.2f %7.3f %7.3f  "
+			       "%s\n",
+			       w->name, r->model.iops, r->model.mbps, r->fio.iops, r->fio.mbps,
+			       r->ratio, r->ratio_min, r->ratio_max, r->model.kicks_per_io,
 			       r->model.notifies_per_io, goal);
+		else
+			printf("%-20s %12.0f %10.1f %12s %10s %8s %11s %7.3f %7.3f  %s\n", w->name,
+			       r->model.iops, r->model.mbps, "SKIP", "", "", "",
+			       r->model.kicks_per_io, r->model.notifies_per_io, goal);
 	}
 	if (fio_skip)
 		printf("fio: SKIP: %s\n", fio_skip);
@@ -765,8 +768,9 @@ static void print_json(const struct opts *o, const char *path, const struct row 
 		       first ? "" : ",", w->name, w->bs, w->qd, r->model.iops, r->model.mbps,
 		       r->model.kicks_per_io, r->model.notifies_per_io);
 		if (r->have_fio)
-			printf(", \"fio_iops\": %.0f, \"fio_mbps\": %.1f, \"ratio\": %.4f",
-			       r->fio.iops, r->fio.mbps, r->ratio);
+			printf(", \"fio_iops\": %.0f, \"fio_mbps\": %.1f, \"ratio\": %.4f, "
+			       "\"ratio_min\": %.4f, \"ratio_max\": %.4f",
+			       r->fio.iops, r->fio.mbps, r->ratio, r->ratio_min, r->ratio_max);
 		else
 			printf(", \"fio_iops\": null, \"fio_mbps\": null, \"ratio\": null");
 		if (w->goal > 0)
@@ -990,7 +994,9 @@ int main(int argc, char **argv)
 			rows[i].have_fio = true;
 			rows[i].fio.iops = median(f_iops, o.rounds);
 			rows[i].fio.mbps = median(f_mbps, o.rounds);
-			rows[i].ratio = median(ratio, o.rounds);
+			rows[i].ratio = median(ratio, o.rounds); /* sorts ratio[] */
+			rows[i].ratio_min = ratio[0];
+			rows[i].ratio_max = ratio[o.rounds - 1];
 		}
 	}
 	if (atomic_load(&b.tr.needs_reset)) {

@@ -84,9 +84,10 @@ struct req_queue {
 	uint16_t *free_slots; /* stack of indices into slots */
 	unsigned int nr_free;
 	unsigned int nr_slots;
-	unsigned int pushed; /* used elements since the last interrupt decision */
-	bool dead;	     /* broken ring: no more requests taken */
-	bool starved;	     /* stopped popping with every slot busy */
+	unsigned int pushed;	/* used elements since the last interrupt decision */
+	uint64_t first_push_ns; /* when the first of them was pushed (while polling) */
+	bool dead;		/* broken ring: no more requests taken */
+	bool starved;		/* stopped popping with every slot busy */
 
 	/* Set before the session starts, read by its thread. */
 	struct blk_disk *disk;			 /* the engine queue's own disk */

@@ -26,23 +26,39 @@ struct cursor {
 	uint32_t off; /* into iov[i] */
 };
 
-/* Copy up to @len bytes from the cursor into @dst (NULL: skip); returns the bytes taken. */
+/*
+ * The next piece of at most @want bytes under the cursor, and step past it:
+ * its address, its length in *@k (0: the run is used up).
+ */
+static uint8_t *next_piece(struct cursor *c, uint64_t want, uint64_t *k)
+{
+	uint8_t *p;
+	uint32_t left;
+
+	if (c->i >= c->n || !want) {
+		*k = 0;
+		return NULL;
+	}
+	left = c->iov[c->i].len - c->off;
+	*k = want < left ? want : left;
+	p = (uint8_t *)c->iov[c->i].base + c->off;
+	c->off += (uint32_t)*k;
+	if (c->off == c->iov[c->i].len) {
+		c->i++;
+		c->off = 0;
+	}
+	return p;
+}
+
+/* Copy up to @len bytes from the cursor into @dst; returns the bytes taken. */
 static uint64_t take(struct cursor *c, void *dst, uint64_t len)
 {
-	uint64_t got = 0;
+	uint64_t got = 0, k;
+	uint8_t *p;
 
-	while (got < len && c->i < c->n) {
-		uint32_t left = c->iov[c->i].len - c->off;
-		uint64_t k = len - got < left ? len - got : left;
-
-		if (dst)
-			memcpy((uint8_t *)dst + got, (uint8_t *)c->iov[c->i].base + c->off, k);
+	while ((p = next_piece(c, len - got, &k)) != NULL) {
+		memcpy((uint8_t *)dst + got, p, k);
 		got += k;
-		c->off += (uint32_t)k;
-		if (c->off == c->iov[c->i].len) {
-			c->i++;
-			c->off = 0;
-		}
 	}
 	return got;
 }
@@ -51,20 +67,13 @@ static uint64_t take(struct cursor *c, void *dst, uint64_t len)
 static uint64_t take_iov(struct cursor *c, uint64_t len, struct iovec *out, unsigned int max,
 			 unsigned int *n)
 {
-	uint64_t got = 0;
+	uint64_t got = 0, k;
+	uint8_t *p;
 
 	*n = 0;
-	while (got < len && c->i < c->n && *n < max) {
-		uint32_t left = c->iov[c->i].len - c->off;
-		uint64_t k = len - got < left ? len - got : left;
-
-		out[(*n)++] = (struct iovec){(uint8_t *)c->iov[c->i].base + c->off, k};
+	while (*n < max && (p = next_piece(c, len - got, &k)) != NULL) {
+		out[(*n)++] = (struct iovec){p, k};
 		got += k;
-		c->off += (uint32_t)k;
-		if (c->off == c->iov[c->i].len) {
-			c->i++;
-			c->off = 0;
-		}
 	}
 	return got;
 }

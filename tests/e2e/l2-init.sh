@@ -17,6 +17,24 @@ echo "RIG-L2-NPROC $scen $(nproc)"
 # so that rig_e2e.sh can compute what L2 and L1 must both see.
 pattern() { seq $((100000000000000 + $1)) $((100000000000000 + $1 + 262143)); }
 sha() { sha256sum | cut -d' ' -f1; }
+# Direct write of 4 MiB at 1 MiB to /dev/$1, read back past the page cache;
+# the result is a `$2 NAME direct ...` line.
+direct_rw() {
+	pattern 65536 >/tmp/pat
+	dd if=/tmp/pat of="/dev/$1" bs=64k seek=16 oflag=direct conv=notrunc 2>/dev/null
+	wrc=$?
+	got=$(dd if="/dev/$1" bs=64k skip=16 count=64 iflag=direct 2>/dev/null | sha)
+	echo "$2 $scen direct write_rc=$wrc pattern=$(sha </tmp/pat) read=$got"
+}
+# Buffered write of 4 MiB at 8 MiB: only `sync` gets it to the device.
+sync_rw() {
+	pattern 524288 >/tmp/pat
+	dd if=/tmp/pat of="/dev/$1" bs=64k seek=128 conv=notrunc 2>/dev/null
+	wrc=$?
+	sync
+	got=$(dd if="/dev/$1" bs=64k skip=128 count=64 iflag=direct 2>/dev/null | sha)
+	echo "$2 $scen sync write_rc=$wrc pattern=$(sha </tmp/pat) read=$got"
+}
 # Load virtio, wait for /dev/vda; false (and a marker saying so) without it.
 vda_up() {
 	mount -t devtmpfs devtmpfs /dev 2>/dev/null
@@ -53,20 +71,9 @@ blk() {
 		echo "RIG-BLK $scen ro-write rc=$?"
 		return
 	fi
-	# Direct write of 4 MiB at 1 MiB, read back past the page cache.
-	pattern 65536 >/tmp/pat
-	dd if=/tmp/pat of=/dev/vda bs=64k seek=16 oflag=direct conv=notrunc 2>/dev/null
-	wrc=$?
-	got=$(dd if=/dev/vda bs=64k skip=16 count=64 iflag=direct 2>/dev/null | sha)
-	echo "RIG-BLK $scen direct write_rc=$wrc pattern=$(sha </tmp/pat) read=$got"
+	direct_rw vda RIG-BLK
 	[ "$scen" = blk ] || return
-	# Buffered write of 4 MiB at 8 MiB: only `sync` gets it to the device.
-	pattern 524288 >/tmp/pat
-	dd if=/tmp/pat of=/dev/vda bs=64k seek=128 conv=notrunc 2>/dev/null
-	wrc=$?
-	sync
-	got=$(dd if=/dev/vda bs=64k skip=128 count=64 iflag=direct 2>/dev/null | sha)
-	echo "RIG-BLK $scen sync write_rc=$wrc pattern=$(sha </tmp/pat) read=$got"
+	sync_rw vda RIG-BLK
 }
 
 # Virtio-scsi scenarios (scsi, scsi-ENGINE): LUNs 0, 1, 2 of one
@@ -100,18 +107,9 @@ scsi() {
 	size=$(nblk sda)
 	tail=$(dd if=/dev/sda bs=1M skip=$((size / 1048576 - 1)) count=1 iflag=direct 2>/dev/null | sha)
 	echo "RIG-SCSI $scen read tail=$tail"
-	pattern 65536 >/tmp/pat
-	dd if=/tmp/pat of=/dev/sda bs=64k seek=16 oflag=direct conv=notrunc 2>/dev/null
-	wrc=$?
-	got=$(dd if=/dev/sda bs=64k skip=16 count=64 iflag=direct 2>/dev/null | sha)
-	echo "RIG-SCSI $scen direct write_rc=$wrc pattern=$(sha </tmp/pat) read=$got"
+	direct_rw sda RIG-SCSI
 	[ "$scen" = scsi ] || return
-	pattern 524288 >/tmp/pat
-	dd if=/tmp/pat of=/dev/sda bs=64k seek=128 conv=notrunc 2>/dev/null
-	wrc=$?
-	sync
-	got=$(dd if=/dev/sda bs=64k skip=128 count=64 iflag=direct 2>/dev/null | sha)
-	echo "RIG-SCSI $scen sync write_rc=$wrc pattern=$(sha </tmp/pat) read=$got"
+	sync_rw sda RIG-SCSI
 	blkdiscard -o 4194304 -l 8388608 /dev/sdb
 	drc=$?
 	got=$(dd if=/dev/sdb bs=1M skip=4 count=8 iflag=direct 2>/dev/null | sha)
