@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The life of a virtio device's I/O thread, shared by virtio-blk (one per
- * queue) and virtio-net (one per queue pair). The thread lives from init to
+ * The life of a virtio device's I/O thread, shared by the request queues
+ * (virtio/req_queue.c: virtio-blk's, virtio-scsi's), virtio-scsi's control
+ * queue and virtio-net (one per queue pair). The thread lives from init to
  * destroy, so that it is made during set-up, never by a vCPU. It makes its
  * engine queue itself, at seal time (or at its first start), and then enters
  * its sandbox; start and stop only open and close serving sessions:
