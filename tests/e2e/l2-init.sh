@@ -17,6 +17,29 @@ echo "RIG-L2-NPROC $scen $(nproc)"
 # so that rig_e2e.sh can compute what L2 and L1 must both see.
 pattern() { seq $((100000000000000 + $1)) $((100000000000000 + $1 + 262143)); }
 sha() { sha256sum | cut -d' ' -f1; }
+# Mount /dev and /tmp, load the modules matching patterns $4... (marker $1
+# NAME modules=ok|fail), then wait up to $3 tenths of a second for /dev/$2.
+disk_up() {
+	mark=$1 dev=$2 tenths=$3
+	shift 3
+	mount -t devtmpfs devtmpfs /dev 2>/dev/null
+	mount -t tmpfs tmpfs /tmp
+	if rig-load-modules "$@" >/tmp/mod.err 2>&1; then
+		echo "$mark $scen modules=ok"
+	else
+		echo "$mark $scen modules=fail $(tr '\n' ' ' </tmp/mod.err)"
+	fi
+	i=0
+	while [ ! -b "/dev/$dev" ] && [ $i -lt "$tenths" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+# The hardware queues block device $1 has (0 without blk-mq).
+nr_mq() {
+	set -- "/sys/block/$1/mq/"*
+	if [ -e "$1" ]; then echo $#; else echo 0; fi
+}
 # Direct write of 4 MiB at 1 MiB to /dev/$1, read back past the page cache;
 # the result is a `$2 NAME direct ...` line.
 direct_rw() {
@@ -37,19 +60,8 @@ sync_rw() {
 }
 # Load virtio, wait for /dev/vda; false (and a marker saying so) without it.
 vda_up() {
-	mount -t devtmpfs devtmpfs /dev 2>/dev/null
-	mount -t tmpfs tmpfs /tmp
 	# failover: virtio_net's dependencies (net_failover, failover), in the image too.
-	if rig-load-modules failover drivers/virtio/ virtio_blk virtio_net >/tmp/mod.err 2>&1; then
-		echo "RIG-BLK $scen modules=ok"
-	else
-		echo "RIG-BLK $scen modules=fail $(tr '\n' ' ' </tmp/mod.err)"
-	fi
-	i=0
-	while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	disk_up RIG-BLK vda 100 failover drivers/virtio/ virtio_blk virtio_net
 	if [ ! -e /sys/block/vda ] || [ ! -b /dev/vda ]; then
 		echo "RIG-BLK $scen probe vda=no ($(ls /sys/block | tr '\n' ' '))"
 		return 1
@@ -57,11 +69,8 @@ vda_up() {
 }
 blk() {
 	vda_up || return
-	set -- /sys/block/vda/mq/*
-	mq=$#
-	[ -e "$1" ] || mq=0
 	size=$(($(cat /sys/block/vda/size) * 512))
-	echo "RIG-BLK $scen probe vda=yes size=$size mq=$mq ro=$(cat /sys/block/vda/ro)"
+	echo "RIG-BLK $scen probe vda=yes size=$size mq=$(nr_mq vda) ro=$(cat /sys/block/vda/ro)"
 	# The last MiB as L1 wrote it: the read path alone.
 	tail=$(dd if=/dev/vda bs=1M skip=$((size / 1048576 - 1)) count=1 iflag=direct 2>/dev/null | sha)
 	echo "RIG-BLK $scen read tail=$tail"
@@ -81,25 +90,11 @@ blk() {
 # Every result is a `RIG-SCSI NAME key=value...` line.
 nblk() { [ -e "/sys/block/$1/size" ] && echo $(($(cat "/sys/block/$1/size") * 512)); }
 scsi() {
-	mount -t devtmpfs devtmpfs /dev 2>/dev/null
-	mount -t tmpfs tmpfs /tmp
-	if rig-load-modules drivers/virtio/ drivers/scsi/ t10-pi crc >/tmp/mod.err 2>&1; then
-		echo "RIG-SCSI $scen modules=ok"
-	else
-		echo "RIG-SCSI $scen modules=fail $(tr '\n' ' ' </tmp/mod.err)"
-	fi
 	# The SCSI scan runs after the module loads: wait for the last LUN.
-	i=0
-	while [ ! -b /dev/sdc ] && [ $i -lt 200 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	set -- /sys/block/sda/mq/*
-	mq=$#
-	[ -e "$1" ] || mq=0
+	disk_up RIG-SCSI sdc 200 drivers/virtio/ drivers/scsi/ t10-pi crc
 	echo "RIG-SCSI $scen probe disks=$(ls /sys/block | grep '^sd' | tr '\n' ',')" \
 		"sda=$(nblk sda) sdb=$(nblk sdb) sdc=$(nblk sdc) ro=$(cat /sys/block/sdc/ro 2>/dev/null)" \
-		"mq=$mq"
+		"mq=$(nr_mq sda)"
 	[ -b /dev/sda ] || return
 	echo "RIG-SCSI $scen ident vendor=$(cat /sys/block/sda/device/vendor | tr -d ' ')" \
 		"model=$(sed 's/ *$//; s/ /_/g' /sys/block/sda/device/model)" \
